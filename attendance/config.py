@@ -1,0 +1,192 @@
+"""Settings: built-in defaults < a TOML file < ATTENDANCE_* environment variables < CLI options.
+
+Everything is validated once, at start-up. An unknown key, a wrong type or a malformed URL stops
+the program with a message naming the key and where it came from (file or variable), because a
+misspelt key that is silently ignored costs an organizer a conference.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from attendance.errors import ConfigError
+
+ENV_PREFIX = "ATTENDANCE_"
+CONFIG_ENV = "ATTENDANCE_CONFIG"
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DatabaseSettings(Section):
+    url: str = Field(
+        "sqlite:///var/attendance.db",
+        description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://… (cluster).",
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    pool_size: int = Field(5, ge=1, le=200, description="PostgreSQL connections kept per process.")
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected an SQLAlchemy URL such as sqlite:///var/attendance.db "
+                "or postgresql+psycopg://user@host/db"
+            ) from None
+        if url.get_backend_name() not in DATABASE_BACKENDS:
+            raise ValueError(f"database must be one of {', '.join(DATABASE_BACKENDS)}")
+        if url.get_backend_name() == "postgresql" and not url.database:
+            raise ValueError("a PostgreSQL URL must name the database, e.g. …/attendance")
+        return value
+
+
+class RedisSettings(Section):
+    url: str | None = Field(
+        None, description="Redis URL for cluster mode (redis://host:6379/0); unset when embedded."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.fullmatch(r"([a-z]+)://([^/?#\s]*)(\S*)", value)
+        if not match or match.group(1) not in REDIS_SCHEMES:
+            raise ValueError("expected a URL such as redis://127.0.0.1:6379/0")
+        if match.group(1) != "unix" and not match.group(2):
+            raise ValueError("a Redis URL needs a host, e.g. redis://127.0.0.1:6379/0")
+        return value
+
+
+class SiteDefaults(Section):
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh", description="Time zone of sites whose row leaves it empty (IANA name)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        check_timezone(value)
+        return value
+
+
+class Settings(Section):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    sites: SiteDefaults = Field(default_factory=SiteDefaults)
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """Return the zone, or raise ValueError saying what a valid name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; expected an IANA name such as Asia/Ho_Chi_Minh"
+        ) from None
+
+
+def env_names(model: type[BaseModel] = Settings) -> dict[str, tuple[str, str]]:
+    """Map each accepted variable (ATTENDANCE_DATABASE_URL, …) to its (section, key)."""
+    names = {}
+    for section, field in model.model_fields.items():
+        for key in field.annotation.model_fields:  # type: ignore[union-attr]
+            names[f"{ENV_PREFIX}{section}_{key}".upper()] = (section, key)
+    return names
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings; `overrides` maps dotted keys ("database.url") to CLI values."""
+    env = os.environ if env is None else env
+    data: dict[str, dict[str, Any]] = {}
+    origin: dict[tuple[str, str], str] = {}
+    path = config_file or env.get(CONFIG_ENV)
+    if path:
+        _merge_file(Path(path), data, origin)
+    _merge_env(env, data, origin)
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".")
+        data.setdefault(section, {})[key] = value
+        origin[section, key] = "command-line option"
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origin, str(path or "built-in defaults"))) from None
+
+
+def _merge_file(path: Path, data: dict, origin: dict) -> None:
+    try:
+        parsed = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in parsed.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: {section}: expected a [{section}] table, got a value")
+        data.setdefault(section, {}).update(values)
+        origin.update({(section, key): str(path) for key in values})
+        origin.setdefault((section, ""), str(path))
+
+
+def _merge_env(env: Mapping[str, str], data: dict, origin: dict) -> None:
+    accepted = env_names()
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        if name not in accepted:
+            known = ", ".join(sorted(accepted))
+            raise ConfigError(f"environment variable {name}: unknown setting (known: {known})")
+        section, key = accepted[name]
+        data.setdefault(section, {})[key] = value
+        origin[section, key] = f"environment variable {name}"
+
+
+def _explain(exc: ValidationError, origin: dict, default_source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        where = origin.get((loc[0], loc[1]) if len(loc) > 1 else (loc[0], ""), default_source)
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key" + _suggest(loc)
+        got = (
+            "" if error["type"] in ("extra_forbidden", "missing") else f" (got {error['input']!r})"
+        )
+        lines.append(f"{where}: {key}: {reason}{got}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _suggest(loc: list[str]) -> str:
+    if len(loc) == 1:
+        known = list(Settings.model_fields)
+    else:
+        field = Settings.model_fields.get(loc[0])
+        known = list(field.annotation.model_fields) if field else []  # type: ignore[union-attr]
+    return f"; expected one of: {', '.join(known)}" if known else ""
+
+
+def mask_url(url: str | None) -> str | None:
+    """Hide the password in a URL, for logs and `config show`."""
+    return None if url is None else re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", url)
