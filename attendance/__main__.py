@@ -1,0 +1,5 @@
+import sys
+
+from attendance.cli import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""What an import found wrong, and what it would change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from attendance.errors import BadInput
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str  # the header as written in the file
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+class ImportRejected(BadInput):
+    """Bad rows were found; nothing was written. Carries every error, not just the first."""
+
+    def __init__(self, path: Path, errors: list[RowError]):
+        self.path = path
+        self.errors = errors
+        lines = "\n".join(f"  {error}" for error in errors)
+        super().__init__(f"{path}: {len(errors)} problem(s) found, nothing was imported:\n{lines}")
+
+
+@dataclass
+class Plan:
+    """The difference between a file and the database, keyed by code."""
+
+    kind: str
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+            "unchanged": self.unchanged,
+        }
+
+    def summary(self, removed_word: str = "removed") -> str:
+        counts = self.counts()
+        return (
+            f"{counts['added']} added, {counts['changed']} changed, "
+            f"{counts['removed']} {removed_word}, {counts['unchanged']} unchanged"
+        )
+
+    def details(self) -> list[str]:
+        """Up to MAX_LISTED examples of each kind of change, for `--dry-run`."""
+        lines = [f"  + {code}" for code in self.added[:MAX_LISTED]]
+        for code, fields in list(self.changed.items())[:MAX_LISTED]:
+            diff = "; ".join(f"{name}: {old!r} → {new!r}" for name, (old, new) in fields.items())
+            lines.append(f"  ~ {code}: {diff}")
+        lines += [f"  - {code}" for code in self.removed[:MAX_LISTED]]
+        hidden = sum(max(0, n - MAX_LISTED) for n in map(len, self._lists()))
+        if hidden:
+            lines.append(f"  … and {hidden} more")
+        return lines
+
+    def _lists(self) -> tuple[list, dict, list]:
+        return self.added, self.changed, self.removed
+
+
+def diff(
+    existing: dict[str, dict[str, Any]],
+    incoming: dict[str, dict[str, Any]],
+) -> tuple[list[str], dict[str, dict[str, tuple[Any, Any]]], int]:
+    """Compare records by code: (added codes, changed fields per code, unchanged count)."""
+    added, changed, unchanged = [], {}, 0
+    for code, new in incoming.items():
+        old = existing.get(code)
+        if old is None:
+            added.append(code)
+            continue
+        fields = {name: (old[name], value) for name, value in new.items() if old[name] != value}
+        if fields:
+            changed[code] = fields
+        else:
+            unchanged += 1
+    return added, changed, unchanged

@@ -1,0 +1,151 @@
+"""Reading an organizer's file into rows of canonical columns, whatever tool wrote it.
+
+Accepted: Excel (.xlsx, .xlsm, .xls) and OpenDocument (.ods) through calamine; CSV in UTF-8 with
+or without BOM (comma, semicolon or tab separated); Excel's "Unicode Text" (UTF-16, tab
+separated). The header may sit below a title block; columns we do not know (STT, Ghi chú) are
+ignored and reported. Every cell comes out as an NFC, trimmed string.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from attendance.errors import BadInput
+from attendance.importing.columns import Columns
+from attendance.text import nfc
+
+SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods"}
+TEXT_FILES = {".csv", ".txt", ".tsv"}
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class Table:
+    """The rows of a file, each `(row_number, {canonical column: cell})`, numbered as in Excel."""
+
+    path: Path
+    header_row: int
+    headers: dict[str, str]  # canonical column -> the header as written in the file
+    ignored: list[str] = field(default_factory=list)
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def read_table(path: Path, columns: Columns, sheet: str | None = None) -> Table:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise BadInput(f"{path}: file not found")
+    if suffix in SPREADSHEETS:
+        raw = _spreadsheet_rows(path, sheet)
+    elif suffix in TEXT_FILES:
+        raw = _text_rows(path)
+    else:
+        accepted = ", ".join(sorted(SPREADSHEETS | TEXT_FILES))
+        raise BadInput(f"{path}: unsupported file type {suffix or '(none)'}; expected {accepted}")
+    return _to_table(path, raw, columns)
+
+
+def _spreadsheet_rows(path: Path, sheet: str | None) -> list[list[str]]:
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        if sheet is not None and sheet not in book.sheet_names:
+            raise BadInput(f"{path}: no sheet {sheet!r}; sheets: {', '.join(book.sheet_names)}")
+        data = book.get_sheet_by_name(sheet or book.sheet_names[0]).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise BadInput(f"{path}: cannot read as a spreadsheet: {exc}") from None
+    return [[_cell_text(cell) for cell in row] for row in data]
+
+
+def _cell_text(cell: object) -> str:
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))  # Excel stores 120 as 120.0
+    if isinstance(cell, datetime | date | time):
+        return cell.isoformat()
+    return nfc(str(cell)).strip()
+
+
+def _text_rows(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"  # Excel's "Unicode Text"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    try:
+        content = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadInput(
+            f"{path}: line {line}: not valid {encoding.upper()} text; save the file as "
+            "'CSV UTF-8' or 'Unicode Text' (in a Windows code page, Vietnamese is garbled)"
+        ) from None
+    first_line = content.split("\n", 1)[0]
+    delimiter = max("\t,;", key=first_line.count)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        return [[nfc(cell).strip() for cell in row] for row in reader]
+    except csv.Error as exc:
+        raise BadInput(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
+
+
+def _to_table(path: Path, raw: list[list[str]], columns: Columns) -> Table:
+    header_index = _find_header(path, raw, columns)
+    header = raw[header_index]
+    positions: dict[str, int] = {}
+    table = Table(path=path, header_row=header_index + 1, headers={})
+    for position, title in enumerate(header):
+        name = columns.canonical(title) if title else None
+        if name is None:
+            if title:
+                table.ignored.append(title)
+            continue
+        if name in positions:
+            raise BadInput(
+                f"{path}: row {header_index + 1}: columns {table.headers[name]!r} and {title!r} "
+                f"both mean {name}; keep one"
+            )
+        positions[name] = position
+        table.headers[name] = title
+    table.rows = list(_data_rows(raw, header_index, positions))
+    return table
+
+
+def _find_header(path: Path, raw: list[list[str]], columns: Columns) -> int:
+    for index, row in enumerate(raw[:HEADER_SEARCH_ROWS]):
+        found = {columns.canonical(cell) for cell in row if cell}
+        if set(columns.required) <= found:
+            return index
+    first = next((row for row in raw if any(row)), [])
+    expected = ", ".join(columns.required)
+    seen = ", ".join(filter(None, first)) or "(nothing)"
+    raise BadInput(
+        f"{path}: no header row with the required columns ({expected}) in the first "
+        f"{HEADER_SEARCH_ROWS} rows; the first row has: {seen}. "
+        "Accepted headers are listed in README (Import files)."
+    )
+
+
+def _data_rows(
+    raw: list[list[str]], header_index: int, positions: dict[str, int]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    for index in range(header_index + 1, len(raw)):
+        row = raw[index]
+        if not any(row):
+            continue
+        cells = {name: row[pos] if pos < len(row) else "" for name, pos in positions.items()}
+        yield index + 1, cells
+
+
+def file_sha256(path: Path) -> str:
+    """The digest recorded in the audit log, so an imported file can be proven later."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,110 @@
+"""Read-only listings for the CLI and, later, the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from attendance.config import mask_url
+from attendance.store.models import Conference, ConferenceSession, Region, RosterEntry, Site
+from attendance.text import fold
+
+
+def list_sites(session: Session, province: str | None = None) -> list[dict[str, Any]]:
+    """Sites with their regions and roster sizes, by code; `province` matches folded names."""
+    province_region, region = aliased(Region), aliased(Region)
+    roster = (
+        select(
+            RosterEntry.site_id,
+            func.count().label("registered"),
+            func.sum(case((RosterEntry.exempt, 1), else_=0)).label("exempt"),
+        )
+        .where(RosterEntry.active)
+        .group_by(RosterEntry.site_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Site.code,
+            Site.name,
+            province_region.name.label("province"),
+            region.path.label("region"),
+            Site.capacity,
+            Site.timezone,
+            Site.stream_url,
+            Site.enabled,
+            func.coalesce(roster.c.registered, 0).label("registered"),
+            func.coalesce(roster.c.exempt, 0).label("exempt"),
+        )
+        .join(province_region, Site.province_id == province_region.id)
+        .join(region, Site.region_id == region.id)
+        .outerjoin(roster, roster.c.site_id == Site.id)
+        .order_by(Site.code)
+    )
+    rows = [dict(row) for row in session.execute(query).mappings()]
+    if province:
+        rows = [row for row in rows if fold(row["province"]) == fold(province)]
+    for row in rows:
+        row["stream_url"] = mask_url(row["stream_url"])  # credentials stay in the database
+    return rows
+
+
+def list_roster(
+    session: Session, site: str | None = None, include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    query = (
+        select(
+            Site.code.label("site_code"),
+            RosterEntry.person_code,
+            RosterEntry.full_name,
+            RosterEntry.unit,
+            RosterEntry.role,
+            RosterEntry.category,
+            RosterEntry.exempt,
+            RosterEntry.exempt_reason,
+            RosterEntry.consent_biometric,
+            RosterEntry.active,
+        )
+        .join(Site, RosterEntry.site_id == Site.id)
+        .order_by(Site.code, RosterEntry.person_code)
+    )
+    if site is not None:
+        query = query.where(Site.code == site)
+    if not include_inactive:
+        query = query.where(RosterEntry.active)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def site_exists(session: Session, code: str) -> bool:
+    return session.scalar(select(Site.id).where(Site.code == code)) is not None
+
+
+def list_conferences(session: Session) -> list[dict[str, Any]]:
+    sessions = func.count(ConferenceSession.id).label("sessions")
+    query = (
+        select(Conference.code, Conference.name, Conference.description, sessions)
+        .outerjoin(ConferenceSession)
+        .group_by(Conference.id)
+        .order_by(Conference.code)
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def list_sessions(session: Session, conference: str | None = None) -> list[dict[str, Any]]:
+    query = (
+        select(
+            Conference.code.label("conference"),
+            ConferenceSession.code,
+            ConferenceSession.name,
+            ConferenceSession.starts_at,
+            ConferenceSession.ends_at,
+            ConferenceSession.cadence_s,
+        )
+        .join(Conference)
+        .order_by(ConferenceSession.starts_at, ConferenceSession.code)
+    )
+    if conference is not None:
+        query = query.where(Conference.code == conference)
+    return [dict(row) for row in session.execute(query).mappings()]
