@@ -48,9 +48,7 @@ def create_session(
 ) -> ConferenceSession:
     conference = get_conference(session, conference_code)
     if ends_at <= starts_at:
-        raise BadInput(
-            f"session {code!r}: the end ({ends_at}) must be after the start ({starts_at})"
-        )
+        raise BadInput(f"session {code!r}: the end must come after the start")
     if cadence_s is not None and not 5 <= cadence_s <= 3600:
         raise BadInput(f"session {code!r}: cadence must be 5 to 3600 seconds, got {cadence_s}")
     clash = session.scalar(

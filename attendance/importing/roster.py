@@ -107,7 +107,7 @@ def import_roster(
     """Validate the whole file, then apply it in one transaction (or only plan it)."""
     table = read_table(path, ROSTER, sheet)
     with transaction(engine) as session:
-        site_ids = dict(session.execute(select(Site.code, Site.id)).tuples().all())
+        site_ids = dict(session.execute(select(Site.code, Site.id)).all())
         rows = parse_roster(table, set(site_ids))
         existing = existing_roster(session)
         plan = plan_roster(existing, rows)

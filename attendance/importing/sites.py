@@ -165,7 +165,7 @@ def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan) -> None:
 
     if plan.added:
         session.execute(insert(Site), [{**values(code), "created_at": now} for code in plan.added])
-    ids = dict(session.execute(select(Site.code, Site.id)).tuples().all())
+    ids = dict(session.execute(select(Site.code, Site.id)).all())
     if plan.changed:
         session.execute(update(Site), [{**values(code), "id": ids[code]} for code in plan.changed])
     if plan.removed:
@@ -177,7 +177,7 @@ def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan) -> None:
 
 def ensure_regions(session: Session, rows) -> dict[str, int]:
     """Create the regions the rows name that do not exist yet; return every path's id."""
-    ids = dict(session.execute(select(Region.path, Region.id)).tuples().all())
+    ids = dict(session.execute(select(Region.path, Region.id)).all())
     needed: dict[str, tuple[RegionLevel, str, str | None]] = {}
     for row in rows:
         parent = None

@@ -1,0 +1,130 @@
+"""The `attendance` command as a user meets it: help, exit codes, JSON lists, conferences."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from attendance.cli import cli as root
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", list(_commands(root)), ids=" ".join)
+def test_every_command_has_help(cli, path: tuple[str, ...]):
+    result = cli(*path, "--help")
+    assert result.code == 0
+    assert "Usage: attendance " + " ".join(path) in result.out
+    command = root
+    for name in path:
+        command = command.commands[name]
+    assert command.help, f"{' '.join(path)} needs a docstring"
+
+
+@pytest.mark.parametrize("path", [p for p in _commands(root) if p[-1] == "list"], ids=" ".join)
+def test_every_list_command_takes_json_config_and_db(cli, path):
+    result = cli(*path, "--help")
+    for option in ("--json", "--config", "--db"):
+        assert option in result.out
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "attendance", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_console_entry_point_exit_codes(tmp_path: Path):
+    """2 for bad input, 1 for runtime failures, messages on stderr only."""
+    ok = _run("init", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "var" / "attendance.db").exists()
+
+    (tmp_path / "bad.csv").write_text("site_code,site_name,province\nA,,Huế\n", encoding="utf-8")
+    bad = _run("sites", "import", "bad.csv", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert "row 2, column 'site_name', value '': must not be empty" in bad.stderr
+
+    usage = _run("sites", "import", cwd=tmp_path)
+    assert usage.returncode == 2
+    assert "Missing argument 'FILE'" in usage.stderr
+
+    unreachable = _run("sites", "list", "--db", "postgresql://nobody@127.0.0.1:1/x", cwd=tmp_path)
+    assert unreachable.returncode == 1
+    assert "database unavailable" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+
+    bad_config = _run("sites", "list", "--config", "missing.toml", cwd=tmp_path)
+    assert bad_config.returncode == 2
+    assert "missing.toml: configuration file not found" in bad_config.stderr
+
+
+def test_conferences_and_sessions(cli, db):
+    assert cli("conference", "create", "NQ10", "--name", "Nghị quyết 10", "--db", db).code == 0
+    duplicate = cli("conference", "create", "NQ10", "--name", "again", "--db", db)
+    assert (duplicate.code, "already exists" in duplicate.err) == (2, True)
+
+    created = cli(
+        "session", "create", "S1", "--conference", "NQ10",
+        "--start", "2026-11-25 08:00", "--end", "2026-11-25 11:30", "--db", db,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    assert "2026-11-25 08:00+07:00 → 2026-11-25 11:30+07:00" in created.out
+
+    backwards = cli(
+        "session", "create", "S2", "--conference", "NQ10",
+        "--start", "2026-11-25 11:00", "--end", "2026-11-25 08:00", "--db", db,
+    )  # fmt: skip
+    assert backwards.code == 2
+    assert "must come after the start" in backwards.err
+    garbled = cli(
+        "session", "create", "S3", "--conference", "NQ10",
+        "--start", "25/11/2026", "--end", "2026-11-25 08:00", "--db", db,
+    )  # fmt: skip
+    assert garbled.code == 2
+    assert "expected YYYY-MM-DD HH:MM" in garbled.err
+    missing = cli(
+        "session", "create", "S4", "--conference", "NOPE",
+        "--start", "2026-11-25 08:00", "--end", "2026-11-25 09:00", "--db", db,
+    )  # fmt: skip
+    assert missing.code == 1
+    assert "no conference with code 'NOPE'" in missing.err
+
+    sessions = json.loads(cli("session", "list", "--json", "--db", db).out)
+    assert sessions == [
+        {
+            "conference": "NQ10",
+            "code": "S1",
+            "name": "S1",
+            "starts_at": "2026-11-25T01:00:00+00:00",
+            "ends_at": "2026-11-25T04:30:00+00:00",
+            "cadence_s": None,
+        }
+    ]
+    conferences = json.loads(cli("conference", "list", "--json", "--db", db).out)
+    assert [(row["code"], row["sessions"]) for row in conferences] == [("NQ10", 1)]
+
+
+def test_empty_lists_are_empty_json_arrays(cli, db):
+    for path in (("sites", "list"), ("roster", "list"), ("conference", "list")):
+        result = cli(*path, "--json", "--db", db)
+        assert (result.code, json.loads(result.out)) == (0, [])
+
+
+def test_config_show_masks_passwords(cli):
+    result = cli("config", "show", "--db", "postgresql://app:s3cret@db.internal/attendance")
+    assert result.code == 0
+    assert "s3cret" not in result.out
+    assert (
+        json.loads(result.out)["database"]["url"] == "postgresql://app:***@db.internal/attendance"
+    )

@@ -1,0 +1,56 @@
+"""Builders for the import files tests feed to the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from attendance.examples.generate import write_table
+
+SITE_COLUMNS = ("site_code", "site_name", "province", "district", "commune", "capacity",
+                "stream_url", "timezone")  # fmt: skip
+ROSTER_COLUMNS = ("site_code", "person_code", "full_name", "unit", "role", "category", "exempt",
+                  "exempt_reason", "consent_biometric")  # fmt: skip
+
+
+def site(code: str, **fields: str) -> dict[str, str]:
+    return {
+        "site_code": code,
+        "site_name": f"Điểm cầu {code}",
+        "province": "Hà Nội",
+        "district": "Quận Ba Đình",
+        "commune": "Phường Phúc Xá",
+        "capacity": "100",
+        "stream_url": f"http://127.0.0.1:8090/cameras/{code}/snapshot.jpg",
+        "timezone": "",
+        **fields,
+    }
+
+
+def person(site_code: str, code: str, **fields: str) -> dict[str, str]:
+    return {
+        "site_code": site_code,
+        "person_code": code,
+        "full_name": "Nguyễn Văn An",
+        "unit": "Chi bộ 1",
+        "role": "Đảng viên",
+        "category": "Đảng viên chính thức",
+        "exempt": "",
+        "exempt_reason": "",
+        "consent_biometric": "có",
+        **fields,
+    }
+
+
+def write_sites(path: Path, rows: list[dict[str, str]]) -> Path:
+    return write_table(rows, path, {name: name for name in SITE_COLUMNS})
+
+
+def write_roster(path: Path, rows: list[dict[str, str]]) -> Path:
+    return write_table(rows, path, {name: name for name in ROSTER_COLUMNS})
+
+
+def count_rows(engine, model) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(model))
