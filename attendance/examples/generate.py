@@ -11,8 +11,6 @@ import random
 from collections.abc import Iterable
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from attendance.examples import names
 
 SITE_HEADERS_VI = {
@@ -132,6 +130,8 @@ def write_table(
     lines = ([[title]] if title else []) + [list(headers.values())]
     lines += ([row.get(column, "") for column in headers] for row in rows)
     if path.suffix == ".xlsx":
+        from openpyxl import Workbook  # slow to import; only this branch needs it
+
         book = Workbook(write_only=True)
         sheet = book.create_sheet("Danh sách")
         for line in lines:
