@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from attendance.errors import BadInput
 
 MAX_LISTED = 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,19 +78,29 @@ class Plan:
 
 
 def diff(
-    existing: dict[str, dict[str, Any]],
-    incoming: dict[str, dict[str, Any]],
+    existing: dict[str, tuple],
+    incoming: dict[str, tuple],
+    names: tuple[str, ...],
 ) -> tuple[list[str], dict[str, dict[str, tuple[Any, Any]]], int]:
-    """Compare records by code: (added codes, changed fields per code, unchanged count)."""
+    """Compare records by code, each a tuple of the fields `names`.
+
+    Returns the added codes, the changed fields (old, new) per changed code, and how many
+    records are unchanged.
+    """
     added, changed, unchanged = [], {}, 0
     for code, new in incoming.items():
         old = existing.get(code)
         if old is None:
             added.append(code)
-            continue
-        fields = {name: (old[name], value) for name, value in new.items() if old[name] != value}
-        if fields:
-            changed[code] = fields
+        elif old != new:
+            changed[code] = {n: (o, v) for n, o, v in zip(names, old, new, strict=True) if o != v}
         else:
             unchanged += 1
     return added, changed, unchanged
+
+
+def batches(items: Iterable[T], size: int = 5000) -> Iterator[list[T]]:
+    """Chunks for bulk writes, so a national roster is never one giant parameter list."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

@@ -7,16 +7,17 @@ province can import its own file without touching the rest of the country.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from attendance import audit
-from attendance.importing import fields
+from attendance.importing import fields as parse
 from attendance.importing.columns import ROSTER
-from attendance.importing.report import ImportRejected, Plan, RowError, diff
+from attendance.importing.report import ImportRejected, Plan, RowError, batches, diff
 from attendance.importing.rows import RowCheck, unique_key
 from attendance.importing.table import Table, file_sha256, read_table
 from attendance.store.db import transaction
@@ -24,8 +25,7 @@ from attendance.store.models import RosterEntry, Site
 from attendance.store.types import utcnow
 
 
-@dataclass(frozen=True)
-class RosterRow:
+class RosterRow(NamedTuple):
     site: str
     full_name: str
     unit: str | None
@@ -35,8 +35,13 @@ class RosterRow:
     exempt_reason: str | None
     consent_biometric: bool
 
-    def compared(self) -> dict:
-        return {**asdict(self), "active": True}
+
+COMPARED = (*RosterRow._fields, "active")
+
+
+def _shared(value: str | None) -> str | None:
+    """Site codes, units and roles repeat thousands of times: keep one copy of each."""
+    return None if value is None else sys.intern(value)
 
 
 def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
@@ -46,19 +51,19 @@ def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         check = RowCheck(table, number, cells, errors)
-        site = check.get("site_code", fields.code)
+        site = check.get("site_code", parse.code)
         if site is not None and site not in site_codes:
             check.fail("site_code", "unknown site code; import the sites file first")
-        person = check.get("person_code", fields.code)
+        person = check.get("person_code", parse.code)
         row = RosterRow(
-            site=site,
-            full_name=check.get("full_name", fields.text, required=True, max_length=200),
-            unit=check.get("unit", fields.text),
-            role=check.get("role", fields.text, max_length=200),
-            category=check.get("category", fields.text, max_length=200),
-            exempt=check.get("exempt", fields.boolean),
-            exempt_reason=check.get("exempt_reason", fields.text, max_length=500),
-            consent_biometric=check.get("consent_biometric", fields.boolean),
+            site=_shared(site),
+            full_name=check.get("full_name", parse.text, required=True, max_length=200),
+            unit=_shared(check.get("unit", parse.text)),
+            role=_shared(check.get("role", parse.text, max_length=200)),
+            category=_shared(check.get("category", parse.text, max_length=200)),
+            exempt=check.get("exempt", parse.boolean),
+            exempt_reason=check.get("exempt_reason", parse.text, max_length=500),
+            consent_biometric=check.get("consent_biometric", parse.boolean),
         )
         if unique_key(check, "person_code", person, seen) and check.ok:
             rows[person] = row
@@ -67,31 +72,29 @@ def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
     return rows
 
 
-def existing_roster(session: Session) -> dict[str, dict]:
+def existing_roster(session: Session) -> tuple[dict[str, tuple], dict[str, int]]:
+    """Every stored entry as a tuple of COMPARED fields, and its id, by person code."""
     query = select(
         RosterEntry.id,
         RosterEntry.person_code,
-        Site.code.label("site"),
-        RosterEntry.full_name,
-        RosterEntry.unit,
-        RosterEntry.role,
-        RosterEntry.category,
-        RosterEntry.exempt,
-        RosterEntry.exempt_reason,
-        RosterEntry.consent_biometric,
-        RosterEntry.active,
+        Site.code,
+        *(getattr(RosterEntry, name) for name in COMPARED[1:]),
     ).join(Site, RosterEntry.site_id == Site.id)
-    return {row["person_code"]: dict(row) for row in session.execute(query).mappings()}
+    existing, ids = {}, {}
+    for id_, code, *values in session.execute(query):
+        existing[code] = tuple(values)
+        ids[code] = id_
+    return existing, ids
 
 
-def plan_roster(existing: dict[str, dict], rows: dict[str, RosterRow]) -> Plan:
-    incoming = {code: row.compared() for code, row in rows.items()}
-    added, changed, unchanged = diff(existing, incoming)
+def plan_roster(existing: dict[str, tuple], rows: dict[str, RosterRow]) -> Plan:
+    incoming = {code: (*row, True) for code, row in rows.items()}
+    added, changed, unchanged = diff(existing, incoming, COMPARED)
     named_sites = {row.site for row in rows.values()}
     removed = [
         code
-        for code, old in existing.items()
-        if old["active"] and old["site"] in named_sites and code not in rows
+        for code, (site, *_, active) in existing.items()
+        if active and site in named_sites and code not in rows
     ]
     return Plan("roster", added=added, changed=changed, removed=removed, unchanged=unchanged)
 
@@ -109,14 +112,15 @@ def import_roster(
     with transaction(engine) as session:
         site_ids = dict(session.execute(select(Site.code, Site.id)).all())
         rows = parse_roster(table, set(site_ids))
-        existing = existing_roster(session)
+        existing, ids = existing_roster(session)
         plan = plan_roster(existing, rows)
+        del existing
         if table.ignored:
             plan.notes.append(f"ignored columns: {', '.join(table.ignored)}")
         if dry_run:
             session.rollback()
             return plan
-        _apply(session, rows, plan, site_ids, existing)
+        _apply(session, rows, plan, site_ids, ids)
         audit.record(
             session,
             "roster.import",
@@ -131,29 +135,22 @@ def _apply(
     rows: dict[str, RosterRow],
     plan: Plan,
     site_ids: dict[str, int],
-    existing: dict[str, dict],
+    ids: dict[str, int],
 ) -> None:
     now = utcnow()
 
     def values(code: str) -> dict:
-        data = asdict(rows[code])
+        data = rows[code]._asdict()
         data["site_id"] = site_ids[data.pop("site")]
         return {**data, "person_code": code, "active": True, "updated_at": now}
 
-    if plan.added:
-        session.execute(
-            insert(RosterEntry), [{**values(code), "created_at": now} for code in plan.added]
-        )
-    if plan.changed:
-        session.execute(
-            update(RosterEntry),
-            [{**values(code), "id": existing[code]["id"]} for code in plan.changed],
-        )
-    if plan.removed:
+    for chunk in batches(plan.added):
+        new = [{**values(code), "created_at": now} for code in chunk]
+        session.execute(RosterEntry.__table__.insert(), new)
+    for chunk in batches(plan.changed):
+        session.execute(update(RosterEntry), [{**values(code), "id": ids[code]} for code in chunk])
+    for chunk in batches(plan.removed):
         session.execute(
             update(RosterEntry),
-            [
-                {"id": existing[code]["id"], "active": False, "updated_at": now}
-                for code in plan.removed
-            ],
+            [{"id": ids[code], "active": False, "updated_at": now} for code in chunk],
         )

@@ -6,14 +6,15 @@ samples are evidence).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, aliased
 
 from attendance import audit
-from attendance.importing import fields
+from attendance.importing import fields as parse
 from attendance.importing.columns import SITES
 from attendance.importing.report import ImportRejected, Plan, RowError, diff
 from attendance.importing.rows import RowCheck, unique_key
@@ -21,13 +22,12 @@ from attendance.importing.table import Table, file_sha256, read_table
 from attendance.store.db import transaction
 from attendance.store.models import Region, RegionLevel, Site
 from attendance.store.types import utcnow
-from attendance.text import nfc
 
 PATH_SEPARATOR = " › "
+COMPARED = ("name", "region", "capacity", "stream_url", "timezone", "enabled")
 
 
-@dataclass(frozen=True)
-class SiteRow:
+class SiteRow(NamedTuple):
     name: str
     province: str
     district: str | None
@@ -36,25 +36,18 @@ class SiteRow:
     stream_url: str | None
     timezone: str
 
-    def region_paths(self) -> list[tuple[RegionLevel, str, str]]:
+    def regions(self) -> list[tuple[RegionLevel, str, str]]:
         """(level, name, path) from the province down to the most specific region given."""
-        names = [self.province, self.district, self.commune]
-        levels = list(RegionLevel)
+        names = (self.province, self.district, self.commune)
         return [
-            (levels[depth], names[depth], PATH_SEPARATOR.join(names[: depth + 1]))
-            for depth in range(3)
+            (level, names[depth], PATH_SEPARATOR.join(names[: depth + 1]))
+            for depth, level in enumerate(RegionLevel)
             if names[depth]
         ]
 
-    def compared(self) -> dict:
-        return {
-            "name": self.name,
-            "region": self.region_paths()[-1][2],
-            "capacity": self.capacity,
-            "stream_url": self.stream_url,
-            "timezone": self.timezone,
-            "enabled": True,
-        }
+    def compared(self) -> tuple:
+        region = self.regions()[-1][2]
+        return (self.name, region, self.capacity, self.stream_url, self.timezone, True)
 
 
 def parse_sites(table: Table, default_timezone: str) -> dict[str, SiteRow]:
@@ -64,15 +57,15 @@ def parse_sites(table: Table, default_timezone: str) -> dict[str, SiteRow]:
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         check = RowCheck(table, number, cells, errors)
-        code = check.get("site_code", fields.code)
+        code = check.get("site_code", parse.code)
         row = SiteRow(
-            name=check.get("site_name", fields.text, required=True),
-            province=check.get("province", fields.text, required=True, max_length=200),
-            district=check.get("district", fields.text, max_length=200),
-            commune=check.get("commune", fields.text, max_length=200),
-            capacity=check.get("capacity", fields.count),
-            stream_url=check.get("stream_url", fields.stream_url),
-            timezone=check.get("timezone", fields.timezone, default_timezone),
+            name=check.get("site_name", parse.text, required=True),
+            province=check.get("province", parse.text, required=True, max_length=200),
+            district=check.get("district", parse.text, max_length=200),
+            commune=check.get("commune", parse.text, max_length=200),
+            capacity=check.get("capacity", parse.count),
+            stream_url=check.get("stream_url", parse.stream_url),
+            timezone=check.get("timezone", parse.timezone, default_timezone),
         )
         if row.commune and not row.district:
             check.fail("commune", "a commune needs its district in the district column")
@@ -83,27 +76,31 @@ def parse_sites(table: Table, default_timezone: str) -> dict[str, SiteRow]:
     return rows
 
 
-def existing_sites(session: Session) -> dict[str, dict]:
+def existing_sites(session: Session) -> tuple[dict[str, tuple], dict[str, int]]:
+    """Every stored site as a tuple of COMPARED fields, and its id, by code."""
     region = aliased(Region)
     query = select(
         Site.id,
         Site.code,
         Site.name,
-        region.path.label("region"),
+        region.path,
         Site.capacity,
         Site.stream_url,
         Site.timezone,
         Site.enabled,
     ).join(region, Site.region_id == region.id)
-    return {row["code"]: dict(row) for row in session.execute(query).mappings()}
+    existing, ids = {}, {}
+    for id_, code, *values in session.execute(query):
+        existing[code] = tuple(values)
+        ids[code] = id_
+    return existing, ids
 
 
-def plan_sites(session: Session, rows: dict[str, SiteRow], prune: bool) -> Plan:
-    existing = existing_sites(session)
+def plan_sites(existing: dict[str, tuple], rows: dict[str, SiteRow], prune: bool) -> Plan:
     incoming = {code: row.compared() for code, row in rows.items()}
-    added, changed, unchanged = diff(existing, incoming)
+    added, changed, unchanged = diff(existing, incoming, COMPARED)
     plan = Plan("sites", added=added, changed=changed, unchanged=unchanged)
-    missing = [code for code, old in existing.items() if code not in rows and old["enabled"]]
+    missing = [code for code, old in existing.items() if code not in rows and old[-1]]
     if prune:
         plan.removed = missing
     elif missing:
@@ -128,13 +125,14 @@ def import_sites(
     table = read_table(path, SITES, sheet)
     rows = parse_sites(table, default_timezone)
     with transaction(engine) as session:
-        plan = plan_sites(session, rows, prune)
+        existing, ids = existing_sites(session)
+        plan = plan_sites(existing, rows, prune)
         if table.ignored:
             plan.notes.append(f"ignored columns: {', '.join(table.ignored)}")
         if dry_run:
             session.rollback()
             return plan
-        _apply(session, rows, plan)
+        _apply(session, rows, plan, ids)
         audit.record(
             session,
             "sites.import",
@@ -144,28 +142,28 @@ def import_sites(
     return plan
 
 
-def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan) -> None:
+def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan, ids: dict[str, int]) -> None:
     region_ids = ensure_regions(session, rows.values())
     now = utcnow()
 
     def values(code: str) -> dict:
         row = rows[code]
-        paths = row.region_paths()
-        data = asdict(row)
-        for key in ("province", "district", "commune"):
-            del data[key]
+        regions = row.regions()
         return {
-            **data,
             "code": code,
-            "province_id": region_ids[paths[0][2]],
-            "region_id": region_ids[paths[-1][2]],
+            "name": row.name,
+            "province_id": region_ids[regions[0][2]],
+            "region_id": region_ids[regions[-1][2]],
+            "capacity": row.capacity,
+            "stream_url": row.stream_url,
+            "timezone": row.timezone,
             "enabled": True,
             "updated_at": now,
         }
 
     if plan.added:
-        session.execute(insert(Site), [{**values(code), "created_at": now} for code in plan.added])
-    ids = dict(session.execute(select(Site.code, Site.id)).all())
+        new = [{**values(code), "created_at": now} for code in plan.added]
+        session.execute(Site.__table__.insert(), new)
     if plan.changed:
         session.execute(update(Site), [{**values(code), "id": ids[code]} for code in plan.changed])
     if plan.removed:
@@ -175,14 +173,14 @@ def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan) -> None:
         )
 
 
-def ensure_regions(session: Session, rows) -> dict[str, int]:
+def ensure_regions(session: Session, rows: Iterable[SiteRow]) -> dict[str, int]:
     """Create the regions the rows name that do not exist yet; return every path's id."""
     ids = dict(session.execute(select(Region.path, Region.id)).all())
     needed: dict[str, tuple[RegionLevel, str, str | None]] = {}
     for row in rows:
         parent = None
-        for level, name, path in row.region_paths():
-            needed.setdefault(path, (level, nfc(name), parent))
+        for level, name, path in row.regions():
+            needed.setdefault(path, (level, name, parent))
             parent = path
     for level in RegionLevel:  # parents first, so children can refer to them
         new = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -29,13 +30,16 @@ HEADER_SEARCH_ROWS = 10
 
 @dataclass
 class Table:
-    """The rows of a file, each `(row_number, {canonical column: cell})`, numbered as in Excel."""
+    """A file's rows, `(row_number, {canonical column: cell})` numbered as Excel shows them.
+
+    `rows` is read once, lazily, so a 150,000-row roster never sits in memory twice.
+    """
 
     path: Path
     header_row: int
     headers: dict[str, str]  # canonical column -> the header as written in the file
     ignored: list[str] = field(default_factory=list)
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    rows: Iterator[tuple[int, dict[str, str]]] = field(default_factory=lambda: iter(()))
 
 
 def read_table(path: Path, columns: Columns, sheet: str | None = None) -> Table:
@@ -52,18 +56,23 @@ def read_table(path: Path, columns: Columns, sheet: str | None = None) -> Table:
     return _to_table(path, raw, columns)
 
 
-def _spreadsheet_rows(path: Path, sheet: str | None) -> list[list[str]]:
+def _spreadsheet_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
     try:
         book = CalamineWorkbook.from_path(str(path))
         if sheet is not None and sheet not in book.sheet_names:
             raise BadInput(f"{path}: no sheet {sheet!r}; sheets: {', '.join(book.sheet_names)}")
-        data = book.get_sheet_by_name(sheet or book.sheet_names[0]).to_python(skip_empty_area=False)
+        data = book.get_sheet_by_name(sheet or book.sheet_names[0])
+        rows = data.iter_rows()
     except CalamineError as exc:
         raise BadInput(f"{path}: cannot read as a spreadsheet: {exc}") from None
-    return [[_cell_text(cell) for cell in row] for row in data]
+    first_row = (data.start or (0, 0))[0] + 1  # calamine starts at the first used row
+    for number, row in enumerate(rows, start=first_row):
+        yield number, [_cell_text(cell) for cell in row]
 
 
 def _cell_text(cell: object) -> str:
+    if type(cell) is str:
+        return nfc(cell).strip()
     if isinstance(cell, bool):
         return "true" if cell else "false"
     if isinstance(cell, float) and cell.is_integer():
@@ -73,7 +82,7 @@ def _cell_text(cell: object) -> str:
     return nfc(str(cell)).strip()
 
 
-def _text_rows(path: Path) -> list[list[str]]:
+def _text_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"  # Excel's "Unicode Text"
@@ -89,20 +98,22 @@ def _text_rows(path: Path) -> list[list[str]]:
             f"{path}: line {line}: not valid {encoding.upper()} text; save the file as "
             "'CSV UTF-8' or 'Unicode Text' (in a Windows code page, Vietnamese is garbled)"
         ) from None
+    del data
     first_line = content.split("\n", 1)[0]
     delimiter = max("\t,;", key=first_line.count)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
-        return [[nfc(cell).strip() for cell in row] for row in reader]
+        for number, row in enumerate(reader, start=1):
+            yield number, [nfc(cell).strip() for cell in row]
     except csv.Error as exc:
         raise BadInput(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
 
 
-def _to_table(path: Path, raw: list[list[str]], columns: Columns) -> Table:
-    header_index = _find_header(path, raw, columns)
-    header = raw[header_index]
+def _to_table(path: Path, raw: Iterator[tuple[int, list[str]]], columns: Columns) -> Table:
+    head = list(itertools.islice(raw, HEADER_SEARCH_ROWS))
+    header_row, header = _find_header(path, head, columns)
     positions: dict[str, int] = {}
-    table = Table(path=path, header_row=header_index + 1, headers={})
+    table = Table(path=path, header_row=header_row, headers={})
     for position, title in enumerate(header):
         name = columns.canonical(title) if title else None
         if name is None:
@@ -111,21 +122,24 @@ def _to_table(path: Path, raw: list[list[str]], columns: Columns) -> Table:
             continue
         if name in positions:
             raise BadInput(
-                f"{path}: row {header_index + 1}: columns {table.headers[name]!r} and {title!r} "
+                f"{path}: row {header_row}: columns {table.headers[name]!r} and {title!r} "
                 f"both mean {name}; keep one"
             )
         positions[name] = position
         table.headers[name] = title
-    table.rows = list(_data_rows(raw, header_index, positions))
+    after_header = itertools.chain((line for line in head if line[0] > header_row), raw)
+    table.rows = _data_rows(after_header, positions)
     return table
 
 
-def _find_header(path: Path, raw: list[list[str]], columns: Columns) -> int:
-    for index, row in enumerate(raw[:HEADER_SEARCH_ROWS]):
+def _find_header(
+    path: Path, head: list[tuple[int, list[str]]], columns: Columns
+) -> tuple[int, list[str]]:
+    for number, row in head:
         found = {columns.canonical(cell) for cell in row if cell}
         if set(columns.required) <= found:
-            return index
-    first = next((row for row in raw if any(row)), [])
+            return number, row
+    first = next((row for _, row in head if any(row)), [])
     expected = ", ".join(columns.required)
     seen = ", ".join(filter(None, first)) or "(nothing)"
     raise BadInput(
@@ -136,14 +150,12 @@ def _find_header(path: Path, raw: list[list[str]], columns: Columns) -> int:
 
 
 def _data_rows(
-    raw: list[list[str]], header_index: int, positions: dict[str, int]
+    raw: Iterator[tuple[int, list[str]]], positions: dict[str, int]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    for index in range(header_index + 1, len(raw)):
-        row = raw[index]
+    for number, row in raw:
         if not any(row):
             continue
-        cells = {name: row[pos] if pos < len(row) else "" for name, pos in positions.items()}
-        yield index + 1, cells
+        yield number, {name: row[pos] if pos < len(row) else "" for name, pos in positions.items()}
 
 
 def file_sha256(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Benchmarks behind `attendance bench …`: they print figures; targets are judged by people."""
