@@ -33,8 +33,8 @@ SITES = Columns(
     aliases={
         "site_code": SITE_CODE,
         "site_name": ("name", "Tên điểm cầu", "Điểm cầu", "Tên"),
-        "province": ("Tỉnh/Thành phố", "Tỉnh, thành phố", "Tỉnh/TP", "Tỉnh"),
-        "district": ("Quận/Huyện", "Quận/Huyện/Thị xã", "Quận, huyện", "Huyện"),
+        "province": ("Tỉnh/Thành phố", "Tỉnh/TP", "Tỉnh"),
+        "district": ("Quận/Huyện", "Quận/Huyện/Thị xã", "Huyện"),
         "commune": ("Xã/Phường", "Xã/Phường/Thị trấn", "Phường/Xã", "Xã"),
         "capacity": ("Sức chứa", "Số chỗ ngồi", "Số chỗ"),
         "stream_url": ("stream", "URL", "Địa chỉ luồng", "Luồng video", "Đường dẫn camera"),

@@ -49,11 +49,12 @@ def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
     errors: list[RowError] = []
     rows: dict[str, RosterRow] = {}
     seen: dict[str, int] = {}
+    by_casefold = {code.casefold(): code for code in site_codes}
     for number, cells in table.rows:
         check = RowCheck(table, number, cells, errors)
         site = check.get("site_code", parse.code)
         if site is not None and site not in site_codes:
-            check.fail("site_code", "unknown site code; import the sites file first")
+            check.fail("site_code", _unknown_site(site, by_casefold))
         person = check.get("person_code", parse.code)
         row = RosterRow(
             site=_shared(site),
@@ -70,6 +71,12 @@ def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
     if errors:
         raise ImportRejected(table.path, errors)
     return rows
+
+
+def _unknown_site(code: str, by_casefold: dict[str, str]) -> str:
+    similar = by_casefold.get(code.casefold())
+    hint = f"did you mean {similar!r}?" if similar else "import the sites file first"
+    return f"unknown site code; {hint}"
 
 
 def existing_roster(session: Session) -> tuple[dict[str, tuple], dict[str, int]]:

@@ -64,6 +64,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(cli, two_sites, engine
         person("B", "P4", exempt="có lẽ"),
         person("B", "P5", consent_biometric="2"),
         person("B", ""),
+        person("a", "P6"),
     ]
     result = cli("roster", "import", write_roster(tmp_path / "bad.csv", rows), "--db", two_sites)
     assert result.code == 2
@@ -74,9 +75,10 @@ def test_every_bad_row_is_reported_and_nothing_is_written(cli, two_sites, engine
         "row 6, column 'exempt', value 'có lẽ': expected yes/no",
         "row 7, column 'consent_biometric', value '2': expected yes/no",
         "row 8, column 'person_code', value '': must not be empty",
+        "row 9, column 'site_code', value 'a': unknown site code; did you mean 'A'?",
     ]:
         assert expected in result.err
-    assert "6 problem(s) found, nothing was imported" in result.err
+    assert "7 problem(s) found, nothing was imported" in result.err
     assert count_rows(engine, RosterEntry) == 0
     assert count_rows(engine, AuditEvent) == events
 
