@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
+from attendance import audit
 from attendance.errors import BadInput
+from attendance.importing.table import file_sha256
 
 MAX_LISTED = 20
 T = TypeVar("T")
@@ -61,6 +65,10 @@ class Plan:
             f"{counts['removed']} {removed_word}, {counts['unchanged']} unchanged"
         )
 
+    def note_ignored(self, columns: list[str]) -> None:
+        if columns:
+            self.notes.append(f"ignored columns: {', '.join(columns)}")
+
     def details(self) -> list[str]:
         """Up to MAX_LISTED examples of each kind of change, for `--dry-run`."""
         lines = [f"  + {code}" for code in self.added[:MAX_LISTED]]
@@ -97,6 +105,21 @@ def diff(
         else:
             unchanged += 1
     return added, changed, unchanged
+
+
+def record_import(session: Session, plan: Plan, path: Path, rows: int, actor: str | None) -> None:
+    """The audit event of an import: which file (by SHA-256) changed how many records."""
+    payload = {"file": path.name, "sha256": file_sha256(path), "rows": rows, **plan.counts()}
+    audit.record(session, f"{plan.kind}.import", payload, actor=actor)
+
+
+def stored_by_code(result: Iterable[tuple]) -> tuple[dict[str, tuple], dict[str, int]]:
+    """Split rows of (id, code, *fields) into {code: fields} and {code: id}."""
+    existing, ids = {}, {}
+    for id_, code, *values in result:
+        existing[code] = tuple(values)
+        ids[code] = id_
+    return existing, ids
 
 
 def batches(items: Iterable[T], size: int = 5000) -> Iterator[list[T]]:

@@ -14,12 +14,19 @@ from typing import NamedTuple
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.importing import fields as parse
 from attendance.importing.columns import ROSTER
-from attendance.importing.report import ImportRejected, Plan, RowError, batches, diff
+from attendance.importing.report import (
+    ImportRejected,
+    Plan,
+    RowError,
+    batches,
+    diff,
+    record_import,
+    stored_by_code,
+)
 from attendance.importing.rows import RowCheck, unique_key
-from attendance.importing.table import Table, file_sha256, read_table
+from attendance.importing.table import Table, read_table
 from attendance.store.db import transaction
 from attendance.store.models import RosterEntry, Site
 from attendance.store.types import utcnow
@@ -87,11 +94,7 @@ def existing_roster(session: Session) -> tuple[dict[str, tuple], dict[str, int]]
         Site.code,
         *(getattr(RosterEntry, name) for name in COMPARED[1:]),
     ).join(Site, RosterEntry.site_id == Site.id)
-    existing, ids = {}, {}
-    for id_, code, *values in session.execute(query):
-        existing[code] = tuple(values)
-        ids[code] = id_
-    return existing, ids
+    return stored_by_code(session.execute(query))
 
 
 def plan_roster(existing: dict[str, tuple], rows: dict[str, RosterRow]) -> Plan:
@@ -122,18 +125,12 @@ def import_roster(
         existing, ids = existing_roster(session)
         plan = plan_roster(existing, rows)
         del existing
-        if table.ignored:
-            plan.notes.append(f"ignored columns: {', '.join(table.ignored)}")
+        plan.note_ignored(table.ignored)
         if dry_run:
             session.rollback()
             return plan
         _apply(session, rows, plan, site_ids, ids)
-        audit.record(
-            session,
-            "roster.import",
-            {"file": path.name, "sha256": file_sha256(path), "rows": len(rows), **plan.counts()},
-            actor=actor,
-        )
+        record_import(session, plan, path, len(rows), actor)
     return plan
 
 

@@ -13,12 +13,18 @@ from typing import NamedTuple
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, aliased
 
-from attendance import audit
 from attendance.importing import fields as parse
 from attendance.importing.columns import SITES
-from attendance.importing.report import ImportRejected, Plan, RowError, diff
+from attendance.importing.report import (
+    ImportRejected,
+    Plan,
+    RowError,
+    diff,
+    record_import,
+    stored_by_code,
+)
 from attendance.importing.rows import RowCheck, unique_key
-from attendance.importing.table import Table, file_sha256, read_table
+from attendance.importing.table import Table, read_table
 from attendance.store.db import transaction
 from attendance.store.models import Region, RegionLevel, Site
 from attendance.store.types import utcnow
@@ -89,11 +95,7 @@ def existing_sites(session: Session) -> tuple[dict[str, tuple], dict[str, int]]:
         Site.timezone,
         Site.enabled,
     ).join(region, Site.region_id == region.id)
-    existing, ids = {}, {}
-    for id_, code, *values in session.execute(query):
-        existing[code] = tuple(values)
-        ids[code] = id_
-    return existing, ids
+    return stored_by_code(session.execute(query))
 
 
 def plan_sites(existing: dict[str, tuple], rows: dict[str, SiteRow], prune: bool) -> Plan:
@@ -127,18 +129,12 @@ def import_sites(
     with transaction(engine) as session:
         existing, ids = existing_sites(session)
         plan = plan_sites(existing, rows, prune)
-        if table.ignored:
-            plan.notes.append(f"ignored columns: {', '.join(table.ignored)}")
+        plan.note_ignored(table.ignored)
         if dry_run:
             session.rollback()
             return plan
         _apply(session, rows, plan, ids)
-        audit.record(
-            session,
-            "sites.import",
-            {"file": path.name, "sha256": file_sha256(path), "rows": len(rows), **plan.counts()},
-            actor=actor,
-        )
+        record_import(session, plan, path, len(rows), actor)
     return plan
 
 

@@ -69,34 +69,29 @@ def test_console_entry_point_exit_codes(tmp_path: Path):
     assert "missing.toml: configuration file not found" in bad_config.stderr
 
 
+def _session(cli, db: str, code: str, start: str, end: str, conference: str = "NQ10"):
+    return cli(
+        "session", "create", code, "--conference", conference, "--start", start, "--end", end,
+        "--db", db,
+    )  # fmt: skip
+
+
 def test_conferences_and_sessions(cli, db):
     assert cli("conference", "create", "NQ10", "--name", "Nghị quyết 10", "--db", db).code == 0
     duplicate = cli("conference", "create", "NQ10", "--name", "again", "--db", db)
     assert (duplicate.code, "already exists" in duplicate.err) == (2, True)
 
-    created = cli(
-        "session", "create", "S1", "--conference", "NQ10",
-        "--start", "2026-11-25 08:00", "--end", "2026-11-25 11:30", "--db", db,
-    )  # fmt: skip
+    created = _session(cli, db, "S1", "2026-11-25 08:00", "2026-11-25 11:30")
     assert created.code == 0, created.err
     assert "2026-11-25 08:00+07:00 → 2026-11-25 11:30+07:00" in created.out
 
-    backwards = cli(
-        "session", "create", "S2", "--conference", "NQ10",
-        "--start", "2026-11-25 11:00", "--end", "2026-11-25 08:00", "--db", db,
-    )  # fmt: skip
+    backwards = _session(cli, db, "S2", "2026-11-25 11:00", "2026-11-25 08:00")
     assert backwards.code == 2
     assert "must come after the start" in backwards.err
-    garbled = cli(
-        "session", "create", "S3", "--conference", "NQ10",
-        "--start", "25/11/2026", "--end", "2026-11-25 08:00", "--db", db,
-    )  # fmt: skip
+    garbled = _session(cli, db, "S3", "25/11/2026", "2026-11-25 08:00")
     assert garbled.code == 2
     assert "expected YYYY-MM-DD HH:MM" in garbled.err
-    missing = cli(
-        "session", "create", "S4", "--conference", "NOPE",
-        "--start", "2026-11-25 08:00", "--end", "2026-11-25 09:00", "--db", db,
-    )  # fmt: skip
+    missing = _session(cli, db, "S4", "2026-11-25 08:00", "2026-11-25 09:00", "NOPE")
     assert missing.code == 1
     assert "no conference with code 'NOPE'" in missing.err
 
