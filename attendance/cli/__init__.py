@@ -8,7 +8,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from attendance import __version__
-from attendance.cli import bench, conferences, database, examples, registry
+from attendance.cli import bench, conferences, database, examples, registry, vision
 from attendance.errors import AttendanceError, BadInput
 
 EXIT_RUNTIME, EXIT_BAD_INPUT = 1, 2
@@ -24,7 +24,7 @@ def cli() -> None:
     """
 
 
-for module in (database, registry, conferences, examples, bench):
+for module in (database, registry, conferences, examples, vision, bench):
     for command in module.COMMANDS:
         cli.add_command(command)
 
@@ -32,7 +32,7 @@ for module in (database, registry, conferences, examples, bench):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit 2 for bad input (files, options, settings), 1 for runtime failures."""
     try:
-        cli.main(args=argv, prog_name="attendance", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="attendance", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except OperationalError as exc:
         click.echo(f"error: database unavailable: {exc.orig}", err=True)
         return EXIT_RUNTIME
-    return 0
+    return code if isinstance(code, int) else 0  # click returns ctx.exit(code) codes
 
 
 if __name__ == "__main__":
