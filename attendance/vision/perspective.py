@@ -16,6 +16,7 @@ import numpy as np
 from attendance.vision.boxes import Box, size
 
 MIN_FACES = 5
+OFF_LINE = np.log(1.35)  # a face 35% larger or smaller than the line predicts is left out
 SMALLEST_FACE = 12  # px: below this a HOG face is noise, whatever a fit extrapolates
 
 
@@ -49,10 +50,17 @@ class Perspective:
         if np.ptp(y) < 2 * np.median(s):
             return None  # one row only: no slope to learn
         keep = np.ones(len(y), bool)
-        for _ in range(3):  # drop faces far off the line (a child, a standing person), refit
+        while True:  # drop the face furthest off the line (a child, a standing person), refit
             slope, intercept = np.polyfit(y[keep], s[keep], 1)
-            residual = np.abs(s - (intercept + slope * y)) / s
-            keep = residual < 0.3
+            predicted = np.maximum(intercept + slope * y, 1.0)
+            residual = np.where(keep, np.abs(np.log(s / predicted)), 0)
+            worst = int(np.argmax(residual))
+            if residual[worst] < OFF_LINE:
+                break
+            keep[worst] = False
             if keep.sum() < MIN_FACES:
                 return None
-        return cls(float(intercept), float(slope), float(y.min()), float(y.max()), int(keep.sum()))
+        seen = y[keep]
+        return cls(
+            float(intercept), float(slope), float(seen.min()), float(seen.max()), int(keep.sum())
+        )

@@ -1,0 +1,149 @@
+"""Detection benchmark: our counter against plain face_recognition on the same synthetic halls.
+
+Every method sees the same frames. Our counter runs as it does at a site: the site's
+perspective is learned once from a calibration frame of the same camera (a cold start, timed and
+reported apart), then each frame is counted with it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attendance.vision.boxes import Box, match
+from attendance.vision.counter import LEVELS, Counter
+from attendance.vision.detectors import load_models
+from attendance.vision.hall import HallPlan, HallSpec, render_hall
+
+DEFAULT_LEVEL = "balanced"
+
+
+@dataclass
+class Score:
+    """Totals over frames for one method."""
+
+    found: int = 0
+    hits: dict[int, int] = field(default_factory=dict)  # min face size -> matched faces
+    faces: dict[int, int] = field(default_factory=dict)  # min face size -> faces
+    false: int = 0
+    screen: int = 0
+    errors: list[int] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+
+    def add(self, boxes: list[Box], plan: HallPlan, ms: float) -> None:
+        present = [p for p in plan.people if p.visible and not p.on_screen]
+        screen = [p for p in plan.people if p.on_screen]
+        truth = [p.box for p in present + screen]
+        pairs = match(boxes, truth)
+        matched = {j for _, j in pairs}
+        for floor in (0, 24, 30):
+            sized = [j for j, p in enumerate(present) if p.face_size >= floor]
+            self.faces[floor] = self.faces.get(floor, 0) + len(sized)
+            self.hits[floor] = self.hits.get(floor, 0) + len(matched.intersection(sized))
+        on_screen = len([j for j in matched if j >= len(present)])
+        self.screen += on_screen
+        self.false += len(boxes) - len(pairs) + on_screen
+        self.found += len(boxes)
+        self.errors.append(abs(len(boxes) - on_screen - len(present)))
+        self.ms.append(ms)
+
+    def figures(self, baseline_ms: float | None = None) -> dict[str, float]:
+        ms = statistics.mean(self.ms)
+        return {
+            "recall_all": round(self.hits[0] / max(1, self.faces[0]), 3),
+            "recall_24": round(self.hits[24] / max(1, self.faces[24]), 3),
+            "recall_30": round(self.hits[30] / max(1, self.faces[30]), 3),
+            "precision": round((self.found - self.false) / max(1, self.found), 3),
+            "screen_faces_counted": self.screen,
+            "count_mae": round(statistics.mean(self.errors), 2),
+            "ms_per_frame": round(ms, 1),
+            "frames_per_s_per_core": round(1000 / ms, 2),
+            "speed_ratio_vs_up2": round(baseline_ms / ms, 2) if baseline_ms else 1.0,
+        }
+
+
+def library(upsample: int) -> Callable[[np.ndarray], list[Box]]:
+    """face_recognition.face_locations as people call it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import face_recognition
+
+    return lambda frame: face_recognition.face_locations(frame, upsample)
+
+
+def halls(frames: int, people: list[int], width: int, height: int, seed: int, screen: bool):
+    for index in range(frames):
+        spec = HallSpec(
+            people=people[index % len(people)],
+            width=width,
+            height=height,
+            seed=seed + index,
+            screen=screen,
+        )
+        yield render_hall(spec)
+
+
+def timed(method: Callable[[np.ndarray], list[Box]], frame: np.ndarray) -> tuple[list[Box], float]:
+    started = time.perf_counter()
+    boxes = method(frame)
+    return boxes, (time.perf_counter() - started) * 1000
+
+
+def bench_detect(
+    frames: int,
+    people: list[int],
+    width: int,
+    height: int,
+    seed: int = 1,
+    screen: bool = False,
+    report: Callable[[str], None] = print,
+) -> dict[str, float]:
+    load_models()
+    calibration_frame, _ = render_hall(
+        HallSpec(people=max(people), width=width, height=height, seed=seed + 10_000, screen=screen)
+    )
+    counters, perspectives, cold_ms = {}, {}, {}
+    for level in LEVELS:
+        counters[level] = Counter(level)
+        result = counters[level].count(calibration_frame)
+        perspectives[level], cold_ms[level] = result.perspective, result.timings["total"]
+    methods: dict[str, Callable[[np.ndarray], list[Box]]] = {
+        "face_locations up1": library(1),
+        "face_locations up2": library(2),
+    }
+    for level, counter in counters.items():
+        methods[f"ours {level}"] = _steady(counter, perspectives[level])
+    methods[f"ours {DEFAULT_LEVEL}, cold start"] = lambda f: counters[DEFAULT_LEVEL].count(f).boxes
+    scores = {name: Score() for name in methods}
+    for frame, plan in halls(frames, people, width, height, seed, screen):
+        for name, method in methods.items():
+            boxes, ms = timed(method, frame)
+            scores[name].add(boxes, plan, ms)
+    baseline = statistics.mean(scores["face_locations up2"].ms)
+    table = {name: score.figures(baseline) for name, score in scores.items()}
+    _print_table(table, report)
+    report(f"calibration (cold start on one frame per site), ms: {cold_ms}")
+    default = table[f"ours {DEFAULT_LEVEL}"]
+    keys = ("recall_24", "recall_all", "precision", "count_mae", "ms_per_frame")
+    return {key: default[key] for key in keys} | {
+        "speed_ratio_vs_up2": default["speed_ratio_vs_up2"],
+        "fast_speed_ratio_vs_up2": table["ours fast"]["speed_ratio_vs_up2"],
+        "fast_recall_30": table["ours fast"]["recall_30"],
+        "screen_faces_counted": default["screen_faces_counted"],
+    }
+
+
+def _steady(counter: Counter, perspective) -> Callable[[np.ndarray], list[Box]]:
+    return lambda frame: counter.count(frame, perspective).boxes
+
+
+def _print_table(table: dict[str, dict[str, float]], report: Callable[[str], None]) -> None:
+    columns = list(next(iter(table.values())))
+    report(f"{'method':32}" + "".join(f"{c:>14}" for c in columns))
+    for name, figures in table.items():
+        report(f"{name:32}" + "".join(f"{figures[c]:>14}" for c in columns))
