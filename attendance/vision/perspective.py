@@ -41,8 +41,11 @@ class Perspective:
         return cls(**data)
 
     @classmethod
-    def fit(cls, boxes: Sequence[Box]) -> Perspective | None:
-        """Robust line through (centre row, size); None when the faces cannot support one."""
+    def fit(cls, boxes: Sequence[Box], previous: Perspective | None = None) -> Perspective | None:
+        """Robust line through (centre row, size); None when the faces cannot support one.
+
+        The rows seen only grow beyond `previous`'s: an empty back row in one frame must not
+        stop the next frames from looking there."""
         if len(boxes) < MIN_FACES:
             return None
         y = np.array([(top + bottom) / 2 for top, _, bottom, _ in boxes])
