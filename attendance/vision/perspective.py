@@ -63,7 +63,7 @@ class Perspective:
             keep[worst] = False
             if keep.sum() < MIN_FACES:
                 return None
-        seen = y[keep]
-        return cls(
-            float(intercept), float(slope), float(seen.min()), float(seen.max()), int(keep.sum())
-        )
+        top, bottom = float(y[keep].min()), float(y[keep].max())
+        if previous is not None:
+            top, bottom = min(top, previous.top), max(bottom, previous.bottom)
+        return cls(float(intercept), float(slope), top, bottom, int(keep.sum()))

@@ -31,3 +31,11 @@ def test_several_people_side_by_side():
     edges = np.cumsum([p.shape[1] for p in padded])
     centres = sorted((left + right) / 2 for _, right, _, left in result.boxes)
     assert [int(np.searchsorted(edges, c)) for c in centres] == [0, 1, 2]
+
+
+def test_cnn_model_counts_a_portrait():
+    """The CNN (mmod) detector, for sites that can afford it, on a small portrait."""
+    portrait = read_image(PHOTOS[1])  # biden.jpg, 282×640
+    small = portrait[::2, ::2].copy()
+    result = Counter(model="cnn").count(small)
+    assert result.count == 1
