@@ -64,4 +64,15 @@ def bench_detect_command(frames: int, people: str, size: str, seed: int, screen:
     click.echo(json.dumps(figures))
 
 
+@bench.command("gate")
+@click.option("--size", default="1920x1080", show_default=True, help="Frame size WIDTHxHEIGHT.")
+@click.option("--repeat", type=click.IntRange(10, 100_000), default=300, show_default=True)
+def bench_gate_command(size: str, repeat: int) -> None:
+    """Cost of the scene-change gate and the frame-quality flags per frame."""
+    from attendance.bench.gate import bench_gate
+
+    width, height = _frame_size(size)
+    click.echo(json.dumps(bench_gate(width, height, repeat, click.echo)))
+
+
 COMMANDS = (bench,)
