@@ -26,7 +26,10 @@ def _median_ms(call: Callable[[], object], repeat: int) -> float:
 
 def bench_gate(width: int, height: int, repeat: int, report: Callable[[str], None]) -> dict:
     cv2.setNumThreads(1)  # the figures are per core, as a worker process runs them
-    frame, plan = render_hall(HallSpec(people=100, width=width, height=height, seed=3))
+    scale = height / 1080  # the same hall, seen by a camera of this resolution
+    spec = HallSpec(60, width, height, seed=3, face_min=max(12, round(17 * scale)),
+                    face_max=max(24, round(70 * scale)))  # fmt: skip
+    frame, plan = render_hall(spec)
     noisy = np.clip(frame + np.random.default_rng(0).normal(0, 3, frame.shape), 0, 255)
     noisy = noisy.astype(np.uint8)
     back_row = next(i for i, p in enumerate(plan.people) if p.row == 0)

@@ -7,6 +7,7 @@ import json
 import click
 
 from attendance.bench.imports import bench_roster_import
+from attendance.errors import BadInput
 
 
 @click.group()
@@ -60,7 +61,10 @@ def bench_detect_command(frames: int, people: str, size: str, seed: int, screen:
     from attendance.bench.detect import bench_detect  # imports the face models
 
     width, height = _frame_size(size)
-    figures = bench_detect(frames, _sizes(people), width, height, seed, screen, click.echo)
+    try:
+        figures = bench_detect(frames, _sizes(people), width, height, seed, screen, click.echo)
+    except ValueError as exc:  # a hall that cannot be drawn at this size
+        raise BadInput(str(exc)) from None
     click.echo(json.dumps(figures))
 
 
@@ -72,7 +76,10 @@ def bench_gate_command(size: str, repeat: int) -> None:
     from attendance.bench.gate import bench_gate
 
     width, height = _frame_size(size)
-    click.echo(json.dumps(bench_gate(width, height, repeat, click.echo)))
+    try:
+        click.echo(json.dumps(bench_gate(width, height, repeat, click.echo)))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 COMMANDS = (bench,)
