@@ -1,0 +1,1 @@
+"""Frame sources: one small async interface over every kind of site stream."""
