@@ -86,10 +86,44 @@ class SiteDefaults(Section):
         return value
 
 
+class SamplingSettings(Section):
+    cadence_s: int = Field(30, ge=5, le=3600, description="Seconds between samples of a site.")
+    recount_every_s: int = Field(
+        300, ge=30, le=3600, description="Full recount at least this often, even if unchanged."
+    )
+    refresh_every_s: int = Field(
+        1800, ge=60, le=86400, description="Relearn a site's perspective (a cold start)."
+    )
+    grab_timeout_s: float = Field(10.0, gt=0, le=120, description="Give up on a frame after.")
+    jitter: float = Field(
+        0.1, ge=0, le=0.5, description="Random share of the cadence added to each due time."
+    )
+    frozen_after_s: int = Field(
+        120, ge=10, le=3600, description="Identical frames this long make the sample 'frozen'."
+    )
+    stale_after_s: int = Field(
+        90, ge=10, le=3600, description="No good sample this long: the site is 'stale'."
+    )
+    offline_after_s: int = Field(
+        300, ge=30, le=86400, description="No good sample this long: the site is 'offline'."
+    )
+    quality: str = Field(
+        "balanced", pattern="^(fast|balanced|thorough)$", description="Counter level."
+    )
+    model: str = Field("hog", pattern="^(hog|cnn)$", description="Face detector.")
+    processes: int = Field(
+        0, ge=0, le=256, description="Detection processes; 0 means one per CPU core."
+    )
+    max_grabs: int = Field(
+        256, ge=1, le=10000, description="Frame grabs in flight at once (network concurrency)."
+    )
+
+
 class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     sites: SiteDefaults = Field(default_factory=SiteDefaults)
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
 
 
 def check_timezone(name: str) -> ZoneInfo:

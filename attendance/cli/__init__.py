@@ -8,7 +8,16 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from attendance import __version__
-from attendance.cli import bench, conferences, database, examples, registry, simulate, vision
+from attendance.cli import (
+    bench,
+    conferences,
+    database,
+    examples,
+    registry,
+    simulate,
+    vision,
+    worker,
+)
 from attendance.errors import AttendanceError, BadInput
 
 EXIT_RUNTIME, EXIT_BAD_INPUT = 1, 2
@@ -24,7 +33,7 @@ def cli() -> None:
     """
 
 
-for module in (database, registry, conferences, examples, simulate, vision, bench):
+for module in (database, registry, conferences, examples, simulate, vision, worker, bench):
     for command in module.COMMANDS:
         cli.add_command(command)
 

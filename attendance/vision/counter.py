@@ -124,7 +124,9 @@ class Counter:
             bands = [
                 band
                 for region in regions
-                for band in self._model_bands(perspective, _clip(region, area), self.level)
+                for band in self._model_bands(
+                    perspective, _clip(_grow(region, perspective), area), self.level
+                )
             ]
             found = self._search_all(frame, bands) + _outside(previous, regions)
         else:
@@ -255,6 +257,13 @@ def _to_frame(face: Face, band: Band) -> Face:
     return Face(
         (top + band.top, right + band.left, bottom + band.top, left + band.left), face.score
     )
+
+
+def _grow(region: Box, model: Perspective) -> Box:
+    """A region plus a face size on every side, so a face centred near its edge is whole."""
+    top, right, bottom, left = region
+    margin = round(model.size_at(bottom))
+    return top - margin, right + margin, bottom + margin, left - margin
 
 
 def _clip(region: Box, area: Box) -> Box:

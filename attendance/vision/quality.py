@@ -83,9 +83,14 @@ def assess(
         DARK: dark,
         FROZEN: previous_thumb is not None and _same_picture(thumb, previous_thumb),
         BLURRED: not dark and sharpness < SHARPNESS_BLURRED,
-        FACES_TOO_SMALL: bool(face_sizes) and median(face_sizes) < min_face * FACES_NEAR_LIMIT,
+        FACES_TOO_SMALL: faces_too_small(face_sizes, min_face),
     }
     return Quality(tuple(k for k, v in flags.items() if v), brightness, sharpness, thumb)
+
+
+def faces_too_small(face_sizes: Sequence[float], min_face: float | None) -> bool:
+    """Most faces are near the smallest the detector finds: some are probably being missed."""
+    return bool(face_sizes) and median(face_sizes) < (min_face or 0) * FACES_NEAR_LIMIT
 
 
 def _analysis_gray(frame: np.ndarray) -> np.ndarray:

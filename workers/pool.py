@@ -1,0 +1,62 @@
+"""The detection processes: face models loaded once per process, one OpenCV thread each.
+
+The one place where work leaves the event loop for another process (see CONVENTIONS: one
+chokepoint for sync→async hops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from workers.analysis import Analysis, Policy, SiteMemory, analyse
+
+
+def _start_process() -> None:
+    import cv2
+
+    from attendance.vision.detectors import load_models
+
+    cv2.setNumThreads(1)  # parallelism comes from the processes
+    load_models()
+
+
+class DetectionPool:
+    def __init__(self, processes: int = 0):
+        self.size = processes or os.cpu_count() or 1
+        self._executor = ProcessPoolExecutor(
+            self.size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_process,
+        )
+        self.running = 0  # jobs submitted and not finished: the backlog
+
+    async def analyse(
+        self,
+        now: float,
+        memory: SiteMemory,
+        policy: Policy,
+        jpeg: bytes | None = None,
+        image: np.ndarray | None = None,
+    ) -> Analysis:
+        loop = asyncio.get_running_loop()
+        job: Any = partial(analyse, now, memory, policy, jpeg, image)
+        self.running += 1
+        try:
+            return await loop.run_in_executor(self._executor, job)
+        finally:
+            self.running -= 1
+
+    def warm_up(self) -> None:
+        """Start every process now (models load ~1.5 s each) rather than on the first frame."""
+        for future in [self._executor.submit(os.getpid) for _ in range(self.size * 2)]:
+            future.result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

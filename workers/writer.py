@@ -1,0 +1,58 @@
+"""Batching sample rows into the database, off the event loop, retrying when it is away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from attendance.store.samples import record_samples
+
+log = logging.getLogger(__name__)
+FLUSH_EVERY_S = 0.5
+MAX_BATCH = 500
+MAX_RETRY_WAIT_S = 30.0
+
+
+class SampleWriter:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.pending: list[dict[str, Any]] = []
+        self.written = 0
+        self.duplicates = 0
+        self._wake = asyncio.Event()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= MAX_BATCH:
+            self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every FLUSH_EVERY_S until `stop`, then flush what is left."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_EVERY_S)
+            self._wake.clear()
+            await self.flush()
+        await self.flush()
+
+    async def flush(self) -> None:
+        wait = 1.0
+        while self.pending:
+            batch = self.pending[:MAX_BATCH]
+            try:
+                new = await asyncio.to_thread(record_samples, self.engine, batch)
+            except OperationalError as exc:  # database restarting or locked: keep the rows
+                log.warning(
+                    "cannot store %d samples (%s); retrying in %.0f s", len(batch), exc.orig, wait
+                )
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_RETRY_WAIT_S)
+                continue
+            del self.pending[: len(batch)]
+            self.written += new
+            self.duplicates += len(batch) - new
