@@ -50,14 +50,15 @@ def test_recount_is_forced_after_recount_every(hall):
 def test_a_departure_is_recounted_in_its_region(hall):
     frame, plan = hall
     memory = analyse(0.0, SiteMemory(), POLICY, _jpeg(frame, 1)).memory
-    before = memory.previous.count
+    full = analyse(301.0, memory, POLICY, _jpeg(frame, 2))  # at the site's level, not calibration
     leaver = next(i for i, p in enumerate(plan.people) if p.visible and p.row >= 2)
-    left = draw_hall(
-        dataclasses.replace(plan, people=plan.people[:leaver] + plan.people[leaver + 1 :])
-    )
-    after = analyse(30.0, memory, POLICY, _jpeg(left, 4))
+    rest = plan.people[:leaver] + plan.people[leaver + 1 :]
+    left = draw_hall(dataclasses.replace(plan, people=rest))
+    after = analyse(330.0, full.memory, POLICY, _jpeg(left, 4))
     assert after.status == "ok" and after.detector["mode"] == "regional"
-    assert after.face_count == before - 1
+    assert abs(after.face_count - (full.face_count - 1)) <= 1  # marginal back-row faces flicker
+    assert not match([plan.people[leaver].box], [tuple(box) for box in after.boxes])
+    assert after.detector["pixels"] < full.detector["pixels"] / 2
 
 
 def test_bad_pictures_are_statuses():
