@@ -1,0 +1,312 @@
+"""The embedded runtime: schedule every site's slots, grab, analyse, store, publish.
+
+One asyncio loop does the network (every source) and the bookkeeping; detection runs in the
+process pool; samples reach the database in batches. A failed grab is a sample with a status,
+never a gap. On stop, samples already in flight get a grace period, the rest are recorded as
+`interrupted`, and everything pending is written before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import random
+import socket
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine
+
+from attendance.config import SamplingSettings, mask_url
+from attendance.events import EventBus
+from attendance.store.models import ConferenceSession, SampleStatus, Site
+from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
+from workers.analysis import Policy, SiteMemory
+from workers.pool import DetectionPool
+from workers.schedule import as_datetime, phase, slot_start
+from workers.sources import check_stream_url, open_source
+from workers.sources.base import FrameSource, SourceError
+from workers.status import StatusBoard
+from workers.writer import SampleWriter
+
+log = logging.getLogger("attendance.worker")
+STOP_GRACE_S = 10.0
+REPORT_EVERY_S = 30.0
+SESSION_POLL_S = 15.0
+BEHIND_FACTOR = 2  # a pool backlog beyond this many jobs per process defers recounts
+
+
+@dataclass
+class SiteRun:
+    """A site being sampled: its stream, its vision memory, its next slot."""
+
+    site: Site
+    cadence: float
+    policy: Policy
+    source: FrameSource | None = None
+    memory: SiteMemory = field(default_factory=SiteMemory)
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    counted_slot: str | None = None  # the slot whose count a gated sample reuses
+
+
+@dataclass
+class Progress:
+    by_status: dict[str, int] = field(default_factory=dict)
+    lags: list[float] = field(default_factory=list)
+    detections: int = 0
+    gated: int = 0
+
+    def add(self, status: str, lag: float) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+        self.lags.append(lag)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class EmbeddedRuntime:
+    def __init__(
+        self,
+        engine: Engine,
+        sampling: SamplingSettings,
+        bus: EventBus | None = None,
+        pool: DetectionPool | None = None,
+    ):
+        self.engine, self.sampling = engine, sampling
+        self.bus = bus or EventBus()
+        self.pool = pool or DetectionPool(sampling.processes)
+        self.writer = SampleWriter(engine)
+        self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
+        self.progress = Progress()
+        self.worker = worker_id()
+        self.rng = random.Random()
+        self.skipped: dict[str, str] = {}  # site code -> why it is not sampled
+        self._grabs = asyncio.Semaphore(sampling.max_grabs)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event, until: float | None = None) -> Progress:
+        """Sample until `stop` is set, `until` (epoch s) passes or the session ends."""
+        session = await self._wait_for_session(stop, until)
+        if session is None:
+            return self.progress
+        ends = (
+            session.ends_at.timestamp()
+            if until is None
+            else min(until, session.ends_at.timestamp())
+        )
+        runs = self._site_runs(session)
+        log.info(
+            "session %s: sampling %d sites until %s", session.code, len(runs), as_datetime(ends)
+        )
+        started = time.time()
+        log.info("schedule window %.3f %.3f", started, ends)  # read by `attendance bench workers`
+        writer = asyncio.create_task(self.writer.run(stop_writer := asyncio.Event()))
+        # No pool limit: every open MJPEG camera holds a connection for good; `max_grabs` bounds
+        # the grabs in flight instead.
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            try:
+                await self._schedule(runs, session, http, stop, started, ends)
+            finally:
+                await self._finish(runs)
+                stop_writer.set()
+                await writer
+        return self.progress
+
+    async def _wait_for_session(
+        self, stop: asyncio.Event, until: float | None
+    ) -> ConferenceSession | None:
+        """The active session, waiting for the next one to start if none is running."""
+        while not stop.is_set() and (until is None or time.time() < until):
+            session = active_session(self.engine, as_datetime(time.time()))
+            if session is not None:
+                return session
+            upcoming = next_session(self.engine, as_datetime(time.time()))
+            log.info(
+                "no active session; %s",
+                f"next: {upcoming.code} at {upcoming.starts_at}" if upcoming else "none planned",
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SESSION_POLL_S)
+        return None
+
+    def _site_runs(self, session: ConferenceSession) -> list[SiteRun]:
+        runs = []
+        for site in sampled_sites(self.engine):
+            problem = (
+                "no stream URL"
+                if not site.stream_url
+                else check_stream_url(site.stream_url, site.stream_options)
+            )
+            if problem:
+                self.skipped[site.code] = problem
+                log.error("site %s skipped: %s (%s)", site.code, problem, mask_url(site.stream_url))
+                continue
+            cadence = float(site.cadence_s or session.cadence_s or self.sampling.cadence_s)
+            policy = Policy(
+                recount_every_s=self.sampling.recount_every_s,
+                refresh_every_s=self.sampling.refresh_every_s,
+                frozen_after_s=self.sampling.frozen_after_s,
+                quality=self.sampling.quality,
+                model=self.sampling.model,
+                roi=site.roi,
+            )
+            runs.append(SiteRun(site, cadence, policy))
+        return runs
+
+    async def _schedule(
+        self,
+        runs: list[SiteRun],
+        session: ConferenceSession,
+        http: aiohttp.ClientSession,
+        stop: asyncio.Event,
+        now: float,
+        ends: float,
+    ) -> None:
+        done = recorded_slots(
+            self.engine,
+            [run.site.id for run in runs],
+            as_datetime(now - 2 * self.sampling.cadence_s),
+        )
+        queue: list[tuple[float, int, float]] = []
+        for index, run in enumerate(runs):
+            slot = slot_start(now, run.cadence, phase(run.site.code, run.cadence))
+            if (run.site.id, as_datetime(slot)) in done:
+                slot += run.cadence  # a restart: this slot is already stored
+            heapq.heappush(queue, (self._due(slot, run), index, slot))
+        next_report = now + REPORT_EVERY_S
+        while queue and not stop.is_set():
+            due, index, slot = queue[0]
+            if slot >= ends:
+                heapq.heappop(queue)
+                continue
+            wait = due - time.time()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), min(wait, 1.0))
+                if time.time() >= next_report:
+                    self._report()
+                    next_report += REPORT_EVERY_S
+                continue
+            heapq.heappop(queue)
+            run = runs[index]
+            task = asyncio.create_task(self._sample(run, slot, session, http))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            heapq.heappush(queue, (self._due(slot + run.cadence, run), index, slot + run.cadence))
+
+    def _due(self, slot: float, run: SiteRun) -> float:
+        return slot + self.rng.uniform(0, self.sampling.jitter * run.cadence)
+
+    async def _sample(
+        self, run: SiteRun, slot: float, session: ConferenceSession, http: aiohttp.ClientSession
+    ) -> None:
+        row: dict[str, Any] = {
+            "site_id": run.site.id,
+            "session_id": session.id,
+            "slot": as_datetime(slot),
+            "worker_id": self.worker,
+        }
+        try:
+            async with run.busy:  # one sample of a site at a time: its memory is sequential
+                row |= await self._grab_and_analyse(run, slot, http)
+        except asyncio.CancelledError:
+            row |= {"status": SampleStatus.INTERRUPTED, "error": "worker stopped"}
+            self._store(run, row, slot)
+            raise
+        except Exception as exc:  # a bug must cost one sample, never the worker
+            log.exception("site %s, slot %s: sampling failed", run.site.code, as_datetime(slot))
+            row |= {"status": SampleStatus.ERROR, "error": f"{type(exc).__name__}: {exc}"}
+        self._store(run, row, slot)
+
+    async def _grab_and_analyse(
+        self, run: SiteRun, slot: float, http: aiohttp.ClientSession
+    ) -> dict[str, Any]:
+        async with self._grabs:
+            if run.source is None:
+                run.source = open_source(run.site.stream_url, run.site.stream_options, http)
+            try:
+                frame = await run.source.grab(self.sampling.grab_timeout_s)
+            except SourceError as exc:
+                return {"status": exc.failure.value, "error": str(exc)}
+        policy = run.policy
+        if self.pool.running > BEHIND_FACTOR * self.pool.size:
+            policy = Policy(**{**policy.__dict__, "defer_recounts": True})
+        analysis = await self.pool.analyse(
+            frame.captured_at.timestamp(), run.memory, policy, frame.jpeg, frame.image
+        )
+        run.memory = analysis.memory
+        detector = dict(analysis.detector)
+        if analysis.status == SampleStatus.OK:
+            self.progress.detections += 1
+            run.counted_slot = as_datetime(slot).isoformat()
+        elif analysis.status == SampleStatus.GATED:
+            self.progress.gated += 1
+            detector["counted_slot"] = run.counted_slot
+        detector["flags"] = list(analysis.flags)
+        return {
+            "status": analysis.status,
+            "captured_at": frame.captured_at,
+            "face_count": analysis.face_count,
+            "boxes": analysis.boxes,
+            "detector": detector,
+            "timings": analysis.timings or None,
+            "frame_hash": analysis.frame_hash,
+            "error": analysis.error,
+        }
+
+    def _store(self, run: SiteRun, row: dict[str, Any], slot: float) -> None:
+        now = time.time()
+        status = str(row["status"])
+        row["status"] = status
+        self.writer.add(row)
+        self.progress.add(status, now - slot)
+        self.bus.publish(
+            "sample",
+            {
+                "site": run.site.code,
+                "slot": row["slot"].isoformat(),
+                "status": status,
+                "count": row.get("face_count"),
+            },
+        )
+        change = self.board.update(run.site.code, status, now)
+        if change:
+            self._status_changed(run.site.code, *change)
+
+    def _status_changed(self, code: str, status: str, reason: str) -> None:
+        log.info("site %s is %s: %s", code, status, reason)
+        self.bus.publish("site_status", {"site": code, "status": status, "reason": reason})
+
+    def _report(self) -> None:
+        for code, status, reason in self.board.tick(time.time()):
+            self._status_changed(code, status, reason)
+        lags = self.progress.lags[-5000:]
+        p95 = statistics.quantiles(lags, n=20)[-1] if len(lags) >= 20 else max(lags, default=0)
+        log.info(
+            "samples %s; detections %d, gated %d; lag p95 %.1f s; pool backlog %d; sites %s",
+            self.progress.by_status,
+            self.progress.detections,
+            self.progress.gated,
+            p95,
+            self.pool.running,
+            self.board.counts(),
+        )
+
+    async def _finish(self, runs: list[SiteRun]) -> None:
+        if self._tasks:
+            log.info("stopping: %d samples in flight", len(self._tasks))
+            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        for run in runs:
+            if run.source is not None:
+                await run.source.close()
