@@ -1,0 +1,108 @@
+"""The embedded runtime against the real simulator: faults, cadence, restarts, clean stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from attendance.conferences import create_conference, create_session
+from attendance.config import DatabaseSettings, SamplingSettings
+from attendance.events import EventBus
+from attendance.examples.generate import write_table
+from attendance.importing.sites import import_sites
+from attendance.store.db import make_engine, transaction
+from attendance.store.migrate import upgrade
+from attendance.store.models import Sample, Site
+from tests.helpers import SITE_COLUMNS, site
+from tests.simulate.harness import CODES, run, running
+from workers.pool import DetectionPool
+from workers.runtime import EmbeddedRuntime
+from workers.schedule import as_datetime, phase, slot_start
+
+CADENCE = 5
+FAULTS = {CODES[1]: "timeout", CODES[2]: "garbage", CODES[3]: "black", CODES[4]: "http500"}
+EXPECTED = {CODES[1]: {"timeout"}, CODES[2]: {"decode_error"}, CODES[3]: {"dark"},
+            CODES[4]: {"no_frame"}}  # fmt: skip
+MALFORMED = CODES[5]
+SAMPLING = SamplingSettings(cadence_s=CADENCE, grab_timeout_s=1.5, jitter=0.05, processes=1,
+                            stale_after_s=10, offline_after_s=30)  # fmt: skip
+
+
+def _prepare(tmp_path: Path, base_url: str):
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
+    upgrade(engine)
+    rows = [site(code, stream_url=f"{base_url}cameras/{code}/snapshot.jpg") for code in CODES[:5]]
+    rows.append(site(MALFORMED, stream_url=f"{base_url}mcu/0/snapshot.jpg#grid=0x4&tile=1"))
+    path = write_table(rows, tmp_path / "sites.csv", {name: name for name in SITE_COLUMNS})
+    import_sites(engine, path, default_timezone="Asia/Ho_Chi_Minh")
+    now = time.time()
+    with transaction(engine) as session:
+        create_conference(session, "C", "Test")
+        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + 600))
+    return engine
+
+
+async def _run_for(engine, seconds: float) -> tuple[EmbeddedRuntime, float, float, EventBus]:
+    bus = EventBus()
+    runtime = EmbeddedRuntime(engine, SAMPLING, bus, DetectionPool(1))
+    started = time.time()
+    until = started + seconds
+    try:
+        await runtime.run(asyncio.Event(), until)
+    finally:
+        runtime.pool.close()
+    return runtime, started, until, bus
+
+
+def _slots(engine) -> dict[str, dict]:
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Site.code, Sample.slot, Sample.status).join(Site, Sample.site_id == Site.id)
+        ).all()
+    slots: dict[str, dict] = {}
+    for code, slot, status in rows:
+        slots.setdefault(code, {})[round(slot.timestamp(), 3)] = status
+    return slots
+
+
+def _due(code: str, started: float, until: float) -> set[float]:
+    slot = slot_start(started, CADENCE, phase(code, CADENCE))
+    due = set()
+    while slot < until:
+        due.add(round(slot, 3))
+        slot += CADENCE
+    return due
+
+
+async def _scenario(tmp_path: Path) -> None:
+    async with running(clock=lambda: 0.0) as simulator:
+        for code, kind in FAULTS.items():
+            await simulator.set_fault(code, kind)
+        engine = _prepare(tmp_path, str(simulator.server.make_url("/")))
+        first, start1, until1, bus = await _run_for(engine, 16)
+        assert "grid" in first.skipped[MALFORMED]
+        await asyncio.sleep(3)  # the worker is down for a slot or so
+        _, start2, until2, _ = await _run_for(engine, 11)
+
+    slots = _slots(engine)
+    assert MALFORMED not in slots
+    for code in CODES[:5]:
+        due = _due(code, start1, until1) | _due(code, start2, until2)
+        assert set(slots[code]) == due, f"{code}: every slot while running, no other"
+        statuses = set(slots[code].values())
+        assert statuses == EXPECTED.get(code, statuses & {"ok", "gated"}), (code, statuses)
+    assert "ok" in slots[CODES[0]].values() and "gated" in slots[CODES[0]].values()
+    with transaction(engine) as session:
+        total = session.scalar(select(func.count()).select_from(Sample))
+        distinct = session.execute(select(Sample.site_id, Sample.slot).distinct()).all()
+    assert total == len(distinct)
+    assert bus.published > sum(first.progress.by_status.values())  # samples + status changes
+
+
+def test_faults_cadence_and_restart(tmp_path: Path):
+    """Each fault site gets its own status while the others keep their cadence; a restart
+    records every slot of the time it runs, none twice; a malformed URL is skipped at start."""
+    run(_scenario(tmp_path))
