@@ -8,6 +8,7 @@ simulator's ground truth for the moment each frame was captured.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -19,14 +20,19 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from attendance.config import DatabaseSettings
 from attendance.examples.generate import example_sites, write_table
+from attendance.simulate.cameras import CameraSettings, site_profile
+from attendance.simulate.occupancy import SiteProfile, occupancy_at
 from attendance.store.db import make_engine, transaction
 from attendance.store.models import Sample, Site
+from attendance.store.sites import set_roi
+from attendance.vision.roi import Roi
 from workers.schedule import phase, slot_start
 
 
@@ -86,16 +92,29 @@ def _tree_rss_mb(root: int) -> float:
     return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def wait_for(url: str, seconds: float) -> None:
+def wait_for(url: str, seconds: float) -> dict:
+    """The simulator's JSON at `url` once it answers (it draws every hall before opening)."""
     deadline = time.time() + seconds
     while True:
         try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
+            return json.loads(urllib.request.urlopen(url, timeout=5).read())
         except OSError:
             if time.time() > deadline:
                 raise
-            time.sleep(0.5)
+            time.sleep(1.0)
+
+
+def simulator_truth(seed: int) -> Callable[[str, float], int]:
+    """Visible faces a simulated site showed `seconds` after the simulator started."""
+    camera = CameraSettings(1280, 720)
+    profiles: dict[str, SiteProfile] = {}
+
+    def visible(code: str, seconds: float) -> int:
+        if code not in profiles:
+            profiles[code] = site_profile(camera, seed, code)
+        return occupancy_at(profiles[code], seconds).counts()["visible_faces"]
+
+    return visible
 
 
 def bench_workers(
@@ -103,11 +122,10 @@ def bench_workers(
     cadence: int,
     minutes: float,
     seed: int,
-    truth: Callable[[str, float], int],
     report: Callable[[str], None],
 ) -> dict:
-    """Run the simulator and an embedded worker for `minutes`; `truth(code, elapsed)` gives
-    the visible faces the simulator showed for a site at that time since it started."""
+    """Run the simulator and an embedded worker for `minutes`, then read the figures."""
+    truth = simulator_truth(seed)
     with tempfile.TemporaryDirectory(prefix="attendance-bench-") as tmp:
         workdir = Path(tmp)
         port = free_port()
@@ -126,15 +144,17 @@ def bench_workers(
                 str(seed),
                 "--size",
                 "1280x720",
+                "--warm",
             ),
             stdout=subprocess.DEVNULL,
             stderr=(workdir / "simulator.log").open("w"),
         )
-        simulator_started = time.time()
         try:
-            wait_for(f"http://127.0.0.1:{port}/truth", 60)
+            started_at = wait_for(f"http://127.0.0.1:{port}/truth", 600)["started_at"]
+            simulator_started = datetime.fromisoformat(started_at).timestamp()
             run("init", "--db", db)
             run("sites", "import", str(site_file), "--db", db)
+            _exclude_screens(db, port, [row["site_code"] for row in rows])
             run("conference", "create", "BENCH", "--name", "Benchmark", "--db", db)
             run(
                 "session",
@@ -180,6 +200,16 @@ def bench_workers(
         report(f"{key:>24}: {value}")
     report(f"{'worker log tail':>24}: " + " | ".join(log.strip().splitlines()[-3:]))
     return figures
+
+
+def _exclude_screens(db: str, port: int, codes: list[str]) -> None:
+    """Give sites with a screen the ROI an operator would draw: everything but the screen."""
+    engine = make_engine(DatabaseSettings(url=db))
+    for code in codes:
+        screen = wait_for(f"http://127.0.0.1:{port}/truth/{code}", 30).get("screen")
+        if screen:
+            set_roi(engine, code, Roi(exclude=(tuple(map(tuple, screen)),)).to_json())
+    engine.dispose()
 
 
 def _iso(epoch: float) -> str:

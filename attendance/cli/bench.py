@@ -82,4 +82,16 @@ def bench_gate_command(size: str, repeat: int) -> None:
         raise BadInput(str(exc)) from None
 
 
+@bench.command("workers")
+@click.option("--sites", type=click.IntRange(1, 20000), default=900, show_default=True)
+@click.option("--cadence", type=click.IntRange(5, 3600), default=30, show_default=True)
+@click.option("--minutes", type=click.FloatRange(0.5, 600), default=10, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+def bench_workers_command(sites: int, cadence: int, minutes: float, seed: int) -> None:
+    """Simulated 1280x720 cameras and an embedded worker: slots, lag, count error, memory."""
+    from workers.bench import bench_workers  # the composition root may import workers
+
+    click.echo(json.dumps(bench_workers(sites, cadence, minutes, seed, click.echo)))
+
+
 COMMANDS = (bench,)
