@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -95,7 +96,13 @@ def test_conferences_and_sessions(cli, db):
     assert missing.code == 1
     assert "no conference with code 'NOPE'" in missing.err
 
+    relative = _session(cli, db, "S5", "now", "+90m")
+    assert relative.code == 0, relative.err
     sessions = json.loads(cli("session", "list", "--json", "--db", db).out)
+    window = next((r["starts_at"], r["ends_at"]) for r in sessions if r["code"] == "S5")
+    length = datetime.fromisoformat(window[1]) - datetime.fromisoformat(window[0])
+    assert abs(length.total_seconds() - 5400) < 5
+    sessions = [r for r in sessions if r["code"] != "S5"]
     assert sessions == [
         {
             "conference": "NQ10",
@@ -107,7 +114,7 @@ def test_conferences_and_sessions(cli, db):
         }
     ]
     conferences = json.loads(cli("conference", "list", "--json", "--db", db).out)
-    assert [(row["code"], row["sessions"]) for row in conferences] == [("NQ10", 1)]
+    assert [(row["code"], row["sessions"]) for row in conferences] == [("NQ10", 2)]
 
 
 def test_empty_lists_are_empty_json_arrays(cli, db):
