@@ -40,6 +40,7 @@ STOP_GRACE_S = 10.0
 REPORT_EVERY_S = 30.0
 SESSION_POLL_S = 15.0
 BEHIND_FACTOR = 2  # a pool backlog beyond this many jobs per process defers recounts
+MAX_QUEUED = 4  # beyond this many jobs per process, sites with a count skip detection
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Progress:
     lags: list[float] = field(default_factory=list)
     detections: int = 0
     gated: int = 0
+    deferred: int = 0  # frames grabbed but not analysed because detection was behind
 
     def add(self, status: str, lag: float) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -236,6 +238,19 @@ class EmbeddedRuntime:
                 frame = await run.source.grab(self.sampling.grab_timeout_s)
             except SourceError as exc:
                 return {"status": exc.failure.value, "error": str(exc)}
+        previous = run.memory.previous
+        if previous is not None and self.pool.running >= MAX_QUEUED * self.pool.size:
+            # Detection is behind: keep the queue bounded. A site that already has a count
+            # keeps it for this slot (the frame proved the feed alive); sites still waiting for
+            # their first count get the pool.
+            self.progress.deferred += 1
+            return {
+                "status": SampleStatus.GATED,
+                "captured_at": frame.captured_at,
+                "face_count": previous.count,
+                "boxes": [list(box) for box in previous.boxes],
+                "detector": {"mode": "deferred", "counted_slot": run.counted_slot},
+            }
         policy = run.policy
         if self.pool.running > BEHIND_FACTOR * self.pool.size:
             policy = Policy(**{**policy.__dict__, "defer_recounts": True})
@@ -291,10 +306,12 @@ class EmbeddedRuntime:
         lags = self.progress.lags[-5000:]
         p95 = statistics.quantiles(lags, n=20)[-1] if len(lags) >= 20 else max(lags, default=0)
         log.info(
-            "samples %s; detections %d, gated %d; lag p95 %.1f s; pool backlog %d; sites %s",
+            "samples %s; detections %d, gated %d, deferred %d; lag p95 %.1f s; pool backlog %d; "
+            "sites %s",
             self.progress.by_status,
             self.progress.detections,
             self.progress.gated,
+            self.progress.deferred,
             p95,
             self.pool.running,
             self.board.counts(),

@@ -22,6 +22,8 @@ from attendance.vision.detectors import WINDOW, Face, detect
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi
 
+SWEEP_FACE_SHARE = 0.016  # back-row faces in a wide 1080p hall shot: ~17 px, 1.6% of its height
+SMALLEST_SWEPT = 12  # px
 COARSE_FACE = 40  # px: the smallest face the cold start's first pass (at scale 2) finds
 MAX_COARSE_PIXELS = 1920 * 1080 * 4  # a larger photo is searched at a lower coarse scale
 MARGIN_ROWS = 1.0  # searched above the highest face seen, in face sizes there
@@ -146,7 +148,14 @@ class Counter:
         found = self._search(frame, coarse)
         fine = self._fine_bands(found, area)
         found += self._search_all(frame, fine)
-        return [coarse, *fine, *self._explore_up(frame, found, area)], found
+        bands = [coarse, *fine, *self._explore_up(frame, found, area)]
+        if Perspective.fit([face.box for face, _ in found]) is None:
+            # Too few faces to learn where small ones are (a nearly empty hall): look
+            # everywhere for faces down to a back-row size, once, rather than miss them.
+            sweep = self._sweep_band(area, frame.shape[0])
+            found += self._search(frame, sweep)
+            bands.append(sweep)
+        return bands, found
 
     def _coarse_band(self, area: Box) -> Band:
         """The whole area at the scale that brings COARSE_FACE-sized faces to the window."""
@@ -154,6 +163,12 @@ class Counter:
         pixels = (bottom - top) * (right - left)
         scale = min(2.0, (MAX_COARSE_PIXELS / pixels) ** 0.5)
         return Band(top, right, bottom, left, scale * self.window_ratio, CALIBRATION.threshold)
+
+    def _sweep_band(self, area: Box, frame_height: int) -> Band:
+        top, right, bottom, left = area
+        smallest = max(SMALLEST_SWEPT, SWEEP_FACE_SHARE * frame_height)
+        scale = self._scale(smallest, CALIBRATION)
+        return Band(top, right, bottom, left, scale, CALIBRATION.threshold)
 
     def _fine_bands(self, coarse: list[tuple[Face, float]], area: Box) -> list[Band]:
         """After the coarse pass: bands where the fitted model predicts faces it could not see."""
