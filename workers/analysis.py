@@ -36,7 +36,6 @@ class Policy:
     model: str = "hog"
     roi: dict[str, Any] | None = None  # Roi JSON
     defer_recounts: bool = False  # behind schedule: unchanged sites wait up to 3× longer
-    quick_first: bool = False  # behind schedule: a new site's first count is the coarse pass
 
 
 @dataclass
@@ -129,16 +128,14 @@ def _count(now: float, image: np.ndarray, memory: SiteMemory, policy: Policy) ->
         detector = {"mode": "gated", "unchanged_since": change.unchanged_since}
         return _Counted(SampleStatus.GATED, previous, detector)
     counter = Counter(policy.quality, policy.model, roi)
-    if previous is None and policy.quick_first:
-        mode, result = "quick", counter.quick_count(image)  # calibrated once there is time
-    elif relearn or memory.perspective is None:
+    if relearn or memory.perspective is None:
         mode, result = "calibrate", counter.count(image)
     elif previous is not None and not due and change.changed_fraction <= REGIONAL_LIMIT:
         mode = "regional"
         result = counter.count(image, memory.perspective, change.regions, previous)
     else:
         mode, result = "full", counter.count(image, memory.perspective)
-    if mode not in ("regional", "quick"):
+    if mode != "regional":
         memory.last_full_at = now
     if mode == "calibrate":
         memory.learned_at = now

@@ -252,8 +252,6 @@ class EmbeddedRuntime:
                 "detector": {"mode": "deferred", "counted_slot": run.counted_slot},
             }
         policy = run.policy
-        if self.pool.running >= self.pool.size:  # every process busy: first counts are quick
-            policy = Policy(**{**policy.__dict__, "quick_first": True})
         if self.pool.running > BEHIND_FACTOR * self.pool.size:
             policy = Policy(**{**policy.__dict__, "defer_recounts": True})
         analysis = await self.pool.analyse(

@@ -140,22 +140,6 @@ class Counter:
         total = (time.perf_counter() - started) * 1000
         return CountResult(faces, [s for _, s in kept], model, bands, {"total": round(total, 1)})
 
-    def quick_count(self, frame: np.ndarray) -> CountResult:
-        """The cold start's first pass alone (faces from ~40 px, plus what it catches below):
-        a first count for a new site when detection is behind; calibrate later."""
-        started = time.perf_counter()
-        height, width = frame.shape[:2]
-        area = self.roi.bounds(height, width)
-        if area is None:
-            return CountResult([], [], None, timings={"total": 0.0})
-        gray = _gray(frame)
-        band = self._coarse_band(area)
-        kept = [(f, s) for f, s in _dedupe(self._search(gray, band)) if self._countable(f, gray)]
-        total = round((time.perf_counter() - started) * 1000, 1)
-        return CountResult(
-            [f for f, _ in kept], [s for _, s in kept], None, [band], {"total": total}
-        )
-
     # -- planning -------------------------------------------------------------------------
 
     def _calibrate(self, frame: np.ndarray, area: Box) -> tuple[list[Band], list]:

@@ -76,14 +76,3 @@ def test_identical_frames_become_frozen_after_a_while(hall):
     assert analyse(60.0, memory, POLICY, jpeg).status == "gated"  # identical for 30 s
     assert analyse(90.0, memory, POLICY, jpeg).status == "frozen"  # identical for 60 s
     assert analyse(120.0, memory, POLICY, _jpeg(frame, 5)).status == "gated"
-
-
-def test_a_quick_first_count_when_behind_then_calibration(hall):
-    frame, plan = hall
-    quick = dataclasses.replace(POLICY, quick_first=True)
-    first = analyse(0.0, SiteMemory(), quick, _jpeg(frame, 1))
-    assert first.status == "ok" and first.detector["mode"] == "quick"
-    assert 0 < first.face_count <= sum(p.visible for p in plan.people)
-    later = analyse(30.0, first.memory, POLICY, _jpeg(frame, 2))
-    assert later.detector["mode"] == "calibrate"
-    assert later.face_count >= first.face_count
