@@ -90,6 +90,7 @@ class EmbeddedRuntime:
         self.worker = worker_id()
         self.rng = random.Random()
         self.skipped: dict[str, str] = {}  # site code -> why it is not sampled
+        self.window: tuple[float, float] | None = None
         self._grabs = asyncio.Semaphore(sampling.max_grabs)
         self._tasks: set[asyncio.Task] = set()
 
@@ -108,6 +109,7 @@ class EmbeddedRuntime:
             "session %s: sampling %d sites until %s", session.code, len(runs), as_datetime(ends)
         )
         started = time.time()
+        self.window = (started, ends)  # slots from the one holding `started` until `ends`
         log.info("schedule window %.3f %.3f", started, ends)  # read by `attendance bench workers`
         writer = asyncio.create_task(self.writer.run(stop_writer := asyncio.Event()))
         # No pool limit: every open MJPEG camera holds a connection for good; `max_grabs` bounds

@@ -48,12 +48,11 @@ def _prepare(tmp_path: Path, base_url: str):
 async def _run_for(engine, seconds: float) -> tuple[EmbeddedRuntime, float, float, EventBus]:
     bus = EventBus()
     runtime = EmbeddedRuntime(engine, SAMPLING, bus, DetectionPool(1))
-    started = time.time()
-    until = started + seconds
     try:
-        await runtime.run(asyncio.Event(), until)
+        await runtime.run(asyncio.Event(), time.time() + seconds)
     finally:
         runtime.pool.close()
+    started, until = runtime.window
     return runtime, started, until, bus
 
 
