@@ -34,7 +34,7 @@ class Policy:
     frozen_after_s: float
     quality: str = "balanced"
     model: str = "hog"
-    roi: dict[str, Any] | None = None  # Roi JSON
+    roi: Roi = field(default_factory=Roi)  # parsed once per site, not per frame
     defer_recounts: bool = False  # behind schedule: unchanged sites wait up to 3× longer
 
 
@@ -115,9 +115,11 @@ class _Counted:
 
 
 def _count(now: float, image: np.ndarray, memory: SiteMemory, policy: Policy) -> _Counted:
-    roi = Roi.from_json(policy.roi) if policy.roi else Roi()
     if memory.gate is None or memory.gate_shape != image.shape:
-        memory.gate = Gate(roi=roi.mask(*image.shape[:2]) if policy.roi else None)
+        watched = (
+            policy.roi.mask(*image.shape[:2]) if policy.roi.include or policy.roi.exclude else None
+        )
+        memory.gate = Gate(roi=watched)
         memory.gate_shape = image.shape
     change = memory.gate.check(image)
     recount_every = policy.recount_every_s * (3 if policy.defer_recounts else 1)
@@ -127,7 +129,7 @@ def _count(now: float, image: np.ndarray, memory: SiteMemory, policy: Policy) ->
     if previous is not None and not change.changed and not due and not relearn:
         detector = {"mode": "gated", "unchanged_since": change.unchanged_since}
         return _Counted(SampleStatus.GATED, previous, detector)
-    counter = Counter(policy.quality, policy.model, roi)
+    counter = Counter(policy.quality, policy.model, policy.roi)
     if relearn or memory.perspective is None:
         mode, result = "calibrate", counter.count(image)
     elif previous is not None and not due and change.changed_fraction <= REGIONAL_LIMIT:

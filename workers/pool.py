@@ -53,10 +53,5 @@ class DetectionPool:
         finally:
             self.running -= 1
 
-    def warm_up(self) -> None:
-        """Start every process now (models load ~1.5 s each) rather than on the first frame."""
-        for future in [self._executor.submit(os.getpid) for _ in range(self.size * 2)]:
-            future.result()
-
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

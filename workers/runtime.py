@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import os
@@ -27,6 +28,7 @@ from attendance.config import SamplingSettings, mask_url
 from attendance.events import EventBus
 from attendance.store.models import ConferenceSession, SampleStatus, Site
 from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
+from attendance.vision.roi import Roi, RoiError
 from workers.analysis import Policy, SiteMemory
 from workers.pool import DetectionPool
 from workers.schedule import as_datetime, phase, slot_start
@@ -149,6 +151,10 @@ class EmbeddedRuntime:
                 if not site.stream_url
                 else check_stream_url(site.stream_url, site.stream_options)
             )
+            try:
+                roi = Roi.from_json(site.roi) if site.roi else Roi()
+            except RoiError as exc:
+                problem = problem or f"ROI: {exc}"
             if problem:
                 self.skipped[site.code] = problem
                 log.error("site %s skipped: %s (%s)", site.code, problem, mask_url(site.stream_url))
@@ -160,7 +166,7 @@ class EmbeddedRuntime:
                 frozen_after_s=self.sampling.frozen_after_s,
                 quality=self.sampling.quality,
                 model=self.sampling.model,
-                roi=site.roi,
+                roi=roi,
             )
             runs.append(SiteRun(site, cadence, policy))
         return runs
@@ -255,7 +261,7 @@ class EmbeddedRuntime:
             }
         policy = run.policy
         if self.pool.running > BEHIND_FACTOR * self.pool.size:
-            policy = Policy(**{**policy.__dict__, "defer_recounts": True})
+            policy = dataclasses.replace(policy, defer_recounts=True)
         analysis = await self.pool.analyse(
             frame.captured_at.timestamp(), run.memory, policy, frame.jpeg, frame.image
         )

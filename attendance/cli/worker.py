@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
 import click
 
@@ -39,8 +40,6 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
 
 
 async def _run(runtime, minutes: float | None) -> None:
-    import time
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

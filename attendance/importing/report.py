@@ -76,13 +76,11 @@ class Plan:
             diff = "; ".join(f"{name}: {old!r} → {new!r}" for name, (old, new) in fields.items())
             lines.append(f"  ~ {code}: {diff}")
         lines += [f"  - {code}" for code in self.removed[:MAX_LISTED]]
-        hidden = sum(max(0, n - MAX_LISTED) for n in map(len, self._lists()))
+        sizes = (len(self.added), len(self.changed), len(self.removed))
+        hidden = sum(max(0, n - MAX_LISTED) for n in sizes)
         if hidden:
             lines.append(f"  … and {hidden} more")
         return lines
-
-    def _lists(self) -> tuple[list, dict, list]:
-        return self.added, self.changed, self.removed
 
 
 def diff(
