@@ -95,6 +95,13 @@ class SamplingSettings(Section):
         1800, ge=60, le=86400, description="Relearn a site's perspective (a cold start)."
     )
     grab_timeout_s: float = Field(10.0, gt=0, le=120, description="Give up on a frame after.")
+    detect_wait_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Longest a frame waits for a detection process; then its sample keeps the "
+        "site's last count.",
+    )
     jitter: float = Field(
         0.1, ge=0, le=0.5, description="Random share of the cadence added to each due time."
     )

@@ -1,30 +1,41 @@
-"""What happens to one frame inside a detection process: decode, quality, gate, count.
+"""What happens to one grabbed frame: screen it cheaply, count it when it must, settle the result.
 
-Runs in the process pool, so it is a plain function of its inputs: the site's `SiteMemory`
-(gate reference, perspective, last result) goes in with the frame and comes back updated.
-The policy lives here: reuse the last count for an unchanged frame, recount only the changed
-regions when little changed, and count fully when much changed, when `recount_every` has passed
-(seated people do not move, so gating alone would freeze their count) or for the first frame.
+Screening (decode, picture quality, the change gate: ~5 ms) runs for every frame in the sampler's
+process; counting (0.1–0.7 s) runs in the detection pool when the queue in front of it gets there.
+The policy lives in `screen`: reuse the last count for an unchanged frame, recount only the
+changed regions when little changed, and count fully when much changed, when `recount_every` has
+passed (seated people do not move, so gating alone would freeze their count) or for a site's
+first frame. `analyse` chains the three steps for callers without a pool.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 import cv2
 import numpy as np
 
 from attendance.store.models import SampleStatus
-from attendance.vision.boxes import size
+from attendance.vision.boxes import Box, size
 from attendance.vision.counter import LEVELS, Counter, CountResult
-from attendance.vision.gate import Gate
+from attendance.vision.gate import Gate, GateResult
 from attendance.vision.perspective import Perspective
 from attendance.vision.quality import DARK, FACES_TOO_SMALL, FROZEN, assess, faces_too_small
 from attendance.vision.roi import Roi
 
 REGIONAL_LIMIT = 0.4  # recount regions covering more of the frame than this: count it all
+
+
+class Urgency(IntEnum):
+    """Why a frame needs counting, most urgent first: the detection queue's order."""
+
+    FIRST = 0  # the site has no count at all
+    CHANGED = 1  # the scene changed since the last count
+    RECOUNT = 2  # unchanged, but `recount_every` has passed
+    REFRESH = 3  # unchanged, and only the perspective is due to be relearned
 
 
 @dataclass(frozen=True)
@@ -35,27 +46,27 @@ class Policy:
     quality: str = "balanced"
     model: str = "hog"
     roi: Roi = field(default_factory=Roi)  # parsed once per site, not per frame
-    defer_recounts: bool = False  # behind schedule: unchanged sites wait up to 3× longer
 
 
 @dataclass
 class SiteMemory:
-    """Per-site state carried between frames (kept by the sampler, used here)."""
+    """Per-site state carried between frames, kept by the sampler."""
 
     gate: Gate | None = None
     gate_shape: tuple[int, ...] | None = None
+    quality_thumb: np.ndarray | None = None
+    frozen_since: float | None = None
     perspective: Perspective | None = None
     previous: CountResult | None = None
     last_full_at: float | None = None
     learned_at: float | None = None
-    quality_thumb: np.ndarray | None = None
-    frozen_since: float | None = None
 
 
 @dataclass
 class Analysis:
+    """A frame's sample figures."""
+
     status: str
-    memory: SiteMemory
     face_count: int | None = None
     boxes: list[list[int]] | None = None
     detector: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +77,153 @@ class Analysis:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class CountJob:
+    """What a detection process needs to count one frame; small to pickle (JPEG, not pixels)."""
+
+    mode: str  # calibrate, full or regional
+    policy: Policy
+    perspective: Perspective | None
+    regions: tuple[Box, ...] = ()
+    previous: CountResult | None = None
+    jpeg: bytes | None = None
+    image: np.ndarray | None = None  # only for sources that deliver pixels
+
+
+@dataclass
+class Screening:
+    """A screened frame: either its sample is already known (`done`) or it needs `job`."""
+
+    frame_hash: str
+    flags: tuple[str, ...] = ()
+    size: tuple[int, int] | None = None
+    done: Analysis | None = None
+    job: CountJob | None = None
+    urgency: Urgency | None = None
+    change: GateResult | None = None
+
+    def finish(self, status: str, **figures: Any) -> Screening:
+        base = {"frame_hash": self.frame_hash, "size": self.size, "flags": self.flags}
+        self.done = Analysis(status, **(base | figures))
+        return self
+
+
+def screen(
+    now: float,
+    memory: SiteMemory,
+    policy: Policy,
+    jpeg: bytes | None = None,
+    image: np.ndarray | None = None,
+) -> Screening:
+    """Decode, check the picture and the gate; decide whether and how to count. Never raises
+    for a bad frame."""
+    frame_hash = hashlib.sha256(jpeg if jpeg is not None else image.tobytes()).hexdigest()
+    screening = Screening(frame_hash)
+    pixels = image
+    if pixels is None:
+        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if decoded is None:
+            return screening.finish(SampleStatus.DECODE_ERROR, error="not an image")
+        pixels = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    quality = assess(pixels, previous_thumb=memory.quality_thumb)
+    memory.quality_thumb = quality.thumb
+    screening.flags, screening.size = quality.flags, (pixels.shape[1], pixels.shape[0])
+    if DARK in quality.flags:
+        return screening.finish(SampleStatus.DARK)
+    if FROZEN in quality.flags:
+        memory.frozen_since = memory.frozen_since or now
+        if now - memory.frozen_since >= policy.frozen_after_s:
+            return screening.finish(SampleStatus.FROZEN)
+    else:
+        memory.frozen_since = None
+    if memory.gate is None or memory.gate_shape != pixels.shape:
+        watched = (
+            policy.roi.mask(*pixels.shape[:2]) if policy.roi.include or policy.roi.exclude else None
+        )
+        memory.gate, memory.gate_shape = Gate(roi=watched), pixels.shape
+    change = screening.change = memory.gate.check(pixels)
+    due = memory.last_full_at is None or now - memory.last_full_at >= policy.recount_every_s
+    relearn = memory.learned_at is None or now - memory.learned_at >= policy.refresh_every_s
+    previous = memory.previous
+    if previous is not None and not change.changed and not due and not relearn:
+        detector = {"mode": "gated", "unchanged_since": change.unchanged_since}
+        return screening.finish(SampleStatus.GATED, **_figures(previous), detector=detector)
+    if relearn or memory.perspective is None:
+        mode = "calibrate"
+    elif previous is not None and not due and change.changed_fraction <= REGIONAL_LIMIT:
+        mode = "regional"
+    else:
+        mode = "full"
+    screening.urgency = (
+        Urgency.FIRST
+        if previous is None
+        else Urgency.CHANGED
+        if change.changed
+        else Urgency.RECOUNT
+        if due
+        else Urgency.REFRESH
+    )
+    screening.job = CountJob(
+        mode,
+        policy,
+        memory.perspective,
+        change.regions if mode == "regional" else (),
+        previous if mode == "regional" else None,
+        jpeg,
+        image,
+    )
+    return screening
+
+
+def count_frame(job: CountJob) -> CountResult:
+    """The expensive part, in a detection process. The frame decoded once already."""
+    image = job.image
+    if image is None:
+        decoded = cv2.imdecode(np.frombuffer(job.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY)
+    counter = Counter(job.policy.quality, job.policy.model, job.policy.roi)
+    if job.mode == "calibrate":
+        return counter.count(image)
+    if job.mode == "regional":
+        return counter.count(image, job.perspective, job.regions, job.previous)
+    return counter.count(image, job.perspective)
+
+
+def settle(now: float, memory: SiteMemory, screening: Screening, result: CountResult) -> Analysis:
+    """Fold a count into the site's memory; the frame's sample figures."""
+    job = screening.job
+    if job.mode != "regional":
+        memory.last_full_at = now
+    if job.mode == "calibrate":
+        memory.learned_at = now
+    memory.perspective = result.perspective or memory.perspective
+    memory.previous = result
+    memory.gate.accept_checked(screening.change, now)
+    level = LEVELS[job.policy.quality]
+    detector = {
+        "model": job.policy.model,
+        "quality": job.policy.quality,
+        "mode": job.mode,
+        "bands": len(result.bands),
+        "pixels": result.pixels,
+        "regions": len(job.regions),
+        "perspective": memory.perspective.to_json() if memory.perspective else None,
+    }
+    too_small = faces_too_small([size(box) for box in result.boxes], level.target / level.max_scale)
+    screening.flags += (FACES_TOO_SMALL,) if too_small else ()
+    return screening.finish(
+        SampleStatus.OK, **_figures(result), detector=detector, timings=result.timings
+    ).done
+
+
+def postpone(memory: SiteMemory, screening: Screening) -> Analysis:
+    """Detection is behind and this frame's turn did not come: keep the last count, if any."""
+    detector = {"mode": "deferred", "wanted": screening.urgency.name.lower()}
+    if memory.previous is None:
+        return screening.finish(SampleStatus.DEFERRED, detector=detector).done
+    return screening.finish(SampleStatus.GATED, **_figures(memory.previous), detector=detector).done
+
+
 def analyse(
     now: float,
     memory: SiteMemory,
@@ -73,86 +231,12 @@ def analyse(
     jpeg: bytes | None = None,
     image: np.ndarray | None = None,
 ) -> Analysis:
-    """Turn one grabbed frame into a sample's figures. Never raises for a bad frame."""
-    frame_hash = hashlib.sha256(jpeg if jpeg is not None else image.tobytes()).hexdigest()
-    if image is None:
-        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        if decoded is None:
-            return Analysis(
-                SampleStatus.DECODE_ERROR, memory, frame_hash=frame_hash, error="not an image"
-            )
-        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    quality = assess(image, previous_thumb=memory.quality_thumb)
-    memory.quality_thumb = quality.thumb
-    base = {"frame_hash": frame_hash, "size": (image.shape[1], image.shape[0])}
-    if DARK in quality.flags:
-        return Analysis(SampleStatus.DARK, memory, flags=quality.flags, **base)
-    if FROZEN in quality.flags:
-        memory.frozen_since = memory.frozen_since or now
-        if now - memory.frozen_since >= policy.frozen_after_s:
-            return Analysis(SampleStatus.FROZEN, memory, flags=quality.flags, **base)
-    else:
-        memory.frozen_since = None
-    result = _count(now, image, memory, policy)
-    return Analysis(
-        result.status,
-        memory,
-        face_count=result.count.count,
-        boxes=[list(box) for box in result.count.boxes],
-        detector=result.detector,
-        timings=result.count.timings if result.status == SampleStatus.OK else {},
-        flags=quality.flags + result.flags,
-        **base,
-    )
+    """All three steps in this process: for tests and one-off counts."""
+    screening = screen(now, memory, policy, jpeg, image)
+    if screening.done is not None:
+        return screening.done
+    return settle(now, memory, screening, count_frame(screening.job))
 
 
-@dataclass
-class _Counted:
-    status: str
-    count: CountResult
-    detector: dict[str, Any]
-    flags: tuple[str, ...] = ()
-
-
-def _count(now: float, image: np.ndarray, memory: SiteMemory, policy: Policy) -> _Counted:
-    if memory.gate is None or memory.gate_shape != image.shape:
-        watched = (
-            policy.roi.mask(*image.shape[:2]) if policy.roi.include or policy.roi.exclude else None
-        )
-        memory.gate = Gate(roi=watched)
-        memory.gate_shape = image.shape
-    change = memory.gate.check(image)
-    recount_every = policy.recount_every_s * (3 if policy.defer_recounts else 1)
-    due = memory.last_full_at is None or now - memory.last_full_at >= recount_every
-    relearn = memory.learned_at is None or now - memory.learned_at >= policy.refresh_every_s
-    previous = memory.previous
-    if previous is not None and not change.changed and not due and not relearn:
-        detector = {"mode": "gated", "unchanged_since": change.unchanged_since}
-        return _Counted(SampleStatus.GATED, previous, detector)
-    counter = Counter(policy.quality, policy.model, policy.roi)
-    if relearn or memory.perspective is None:
-        mode, result = "calibrate", counter.count(image)
-    elif previous is not None and not due and change.changed_fraction <= REGIONAL_LIMIT:
-        mode = "regional"
-        result = counter.count(image, memory.perspective, change.regions, previous)
-    else:
-        mode, result = "full", counter.count(image, memory.perspective)
-    if mode != "regional":
-        memory.last_full_at = now
-    if mode == "calibrate":
-        memory.learned_at = now
-    memory.perspective = result.perspective or memory.perspective
-    memory.previous = result
-    memory.gate.accept(image, now)
-    level = LEVELS[policy.quality]
-    detector = {
-        "model": policy.model,
-        "quality": policy.quality,
-        "mode": mode,
-        "bands": len(result.bands),
-        "pixels": result.pixels,
-        "regions": len(change.regions) if mode == "regional" else 0,
-        "perspective": memory.perspective.to_json() if memory.perspective else None,
-    }
-    too_small = faces_too_small([size(box) for box in result.boxes], level.target / level.max_scale)
-    return _Counted(SampleStatus.OK, result, detector, (FACES_TOO_SMALL,) if too_small else ())
+def _figures(result: CountResult) -> dict[str, Any]:
+    return {"face_count": result.count, "boxes": [list(box) for box in result.boxes]}

@@ -10,12 +10,9 @@ import asyncio
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
-from typing import Any
 
-import numpy as np
-
-from workers.analysis import Analysis, Policy, SiteMemory, analyse
+from attendance.vision.counter import CountResult
+from workers.analysis import CountJob, count_frame
 
 
 def _start_process() -> None:
@@ -37,19 +34,11 @@ class DetectionPool:
         )
         self.running = 0  # jobs submitted and not finished: the backlog
 
-    async def analyse(
-        self,
-        now: float,
-        memory: SiteMemory,
-        policy: Policy,
-        jpeg: bytes | None = None,
-        image: np.ndarray | None = None,
-    ) -> Analysis:
+    async def count(self, job: CountJob) -> CountResult:
         loop = asyncio.get_running_loop()
-        job: Any = partial(analyse, now, memory, policy, jpeg, image)
         self.running += 1
         try:
-            return await loop.run_in_executor(self._executor, job)
+            return await loop.run_in_executor(self._executor, count_frame, job)
         finally:
             self.running -= 1
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import heapq
 import logging
 import os
@@ -28,8 +27,10 @@ from attendance.config import SamplingSettings, mask_url
 from attendance.events import EventBus
 from attendance.store.models import ConferenceSession, SampleStatus, Site
 from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
+from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi, RoiError
-from workers.analysis import Policy, SiteMemory
+from workers.analysis import Policy, SiteMemory, postpone, screen, settle
+from workers.detection import DetectionQueue
 from workers.pool import DetectionPool
 from workers.schedule import as_datetime, phase, slot_start
 from workers.sources import check_stream_url, open_source
@@ -41,8 +42,6 @@ log = logging.getLogger("attendance.worker")
 STOP_GRACE_S = 10.0
 REPORT_EVERY_S = 30.0
 SESSION_POLL_S = 15.0
-BEHIND_FACTOR = 2  # a pool backlog beyond this many jobs per process defers recounts
-MAX_QUEUED = 4  # beyond this many jobs per process, sites with a count skip detection
 
 
 @dataclass
@@ -56,6 +55,7 @@ class SiteRun:
     memory: SiteMemory = field(default_factory=SiteMemory)
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     counted_slot: str | None = None  # the slot whose count a gated sample reuses
+    wanted_since: float | None = None  # first frame that needed a count since the last count
 
 
 @dataclass
@@ -64,7 +64,6 @@ class Progress:
     lags: list[float] = field(default_factory=list)
     detections: int = 0
     gated: int = 0
-    deferred: int = 0  # frames grabbed but not analysed because detection was behind
 
     def add(self, status: str, lag: float) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -86,6 +85,7 @@ class EmbeddedRuntime:
         self.engine, self.sampling = engine, sampling
         self.bus = bus or EventBus()
         self.pool = pool or DetectionPool(sampling.processes)
+        self.detection = DetectionQueue(self.pool)
         self.writer = SampleWriter(engine)
         self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
         self.progress = Progress()
@@ -168,7 +168,7 @@ class EmbeddedRuntime:
                 model=self.sampling.model,
                 roi=roi,
             )
-            runs.append(SiteRun(site, cadence, policy))
+            runs.append(SiteRun(site, cadence, policy, memory=_remembered(site)))
         return runs
 
     async def _schedule(
@@ -246,26 +246,27 @@ class EmbeddedRuntime:
                 frame = await run.source.grab(self.sampling.grab_timeout_s)
             except SourceError as exc:
                 return {"status": exc.failure.value, "error": str(exc)}
-        previous = run.memory.previous
-        if previous is not None and self.pool.running >= MAX_QUEUED * self.pool.size:
-            # Detection is behind: keep the queue bounded. A site that already has a count
-            # keeps it for this slot (the frame proved the feed alive); sites still waiting for
-            # their first count get the pool.
-            self.progress.deferred += 1
-            return {
-                "status": SampleStatus.GATED,
-                "captured_at": frame.captured_at,
-                "face_count": previous.count,
-                "boxes": [list(box) for box in previous.boxes],
-                "detector": {"mode": "deferred", "counted_slot": run.counted_slot},
-            }
-        policy = run.policy
-        if self.pool.running > BEHIND_FACTOR * self.pool.size:
-            policy = dataclasses.replace(policy, defer_recounts=True)
-        analysis = await self.pool.analyse(
-            frame.captured_at.timestamp(), run.memory, policy, frame.jpeg, frame.image
+        now = frame.captured_at.timestamp()
+        screening = await asyncio.to_thread(
+            screen, now, run.memory, run.policy, frame.jpeg, frame.image
         )
-        run.memory = analysis.memory
+        if screening.done is not None:
+            analysis = screening.done
+        else:
+            run.wanted_since = run.wanted_since or now
+            result = await self.detection.count(
+                screening.job,
+                screening.urgency,
+                run.wanted_since,
+                deadline=time.time() + self.sampling.detect_wait_s,
+            )
+            if result is None:
+                analysis = postpone(run.memory, screening)
+            else:
+                run.wanted_since = None
+                analysis = settle(now, run.memory, screening, result)
+                if screening.job.mode == "calibrate" and run.memory.perspective is not None:
+                    self.writer.learned(run.site.id, _perspective_json(run.memory))
         detector = dict(analysis.detector)
         if analysis.status == SampleStatus.OK:
             self.progress.detections += 1
@@ -314,14 +315,14 @@ class EmbeddedRuntime:
         lags = self.progress.lags[-5000:]
         p95 = statistics.quantiles(lags, n=20)[-1] if len(lags) >= 20 else max(lags, default=0)
         log.info(
-            "samples %s; detections %d, gated %d, deferred %d; lag p95 %.1f s; pool backlog %d; "
-            "sites %s",
+            "samples %s; detections %d, gated %d; lag p95 %.1f s; detection queue %d, "
+            "dropped %d; sites %s",
             self.progress.by_status,
             self.progress.detections,
             self.progress.gated,
-            self.progress.deferred,
             p95,
-            self.pool.running,
+            self.detection.waiting,
+            self.detection.dropped,
             self.board.counts(),
         )
 
@@ -335,3 +336,18 @@ class EmbeddedRuntime:
         for run in runs:
             if run.source is not None:
                 await run.source.close()
+
+
+def _remembered(site: Site) -> SiteMemory:
+    """What an earlier run learned of the site's camera, so its first count is not a cold start."""
+    stored = site.perspective or {}
+    try:
+        model = Perspective.from_json(stored["model"])
+        learned_at = float(stored["learned_at"])
+    except (KeyError, TypeError, ValueError):
+        return SiteMemory()  # never learned, or written by another version: learn it again
+    return SiteMemory(perspective=model, learned_at=learned_at)
+
+
+def _perspective_json(memory: SiteMemory) -> dict[str, Any]:
+    return {"model": memory.perspective.to_json(), "learned_at": memory.learned_at}

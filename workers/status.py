@@ -1,6 +1,7 @@
 """Site status from its samples: live, stale, offline or degraded, with the reason.
 
-live: a good sample (counted or gated) within `stale_after`. degraded: frames arrive but are
+live: a good sample (counted, gated, or deferred while detection catches up) within
+`stale_after`. degraded: frames arrive but are
 unusable (dark, frozen, undecodable) or the last grabs failed while the last good sample is
 still recent. stale / offline: no good sample for `stale_after` / `offline_after`.
 """
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from attendance.store.models import SampleStatus
 
-GOOD = {SampleStatus.OK, SampleStatus.GATED}
+GOOD = {SampleStatus.OK, SampleStatus.GATED, SampleStatus.DEFERRED}
 PICTURE_PROBLEMS = {SampleStatus.DARK, SampleStatus.FROZEN, SampleStatus.DECODE_ERROR}
 
 
@@ -66,6 +67,8 @@ class StatusBoard:
             return "offline", f"no usable frame ({site.last_status or 'never sampled'})"
         if age >= self.stale_after:
             return "stale", f"last usable frame {age:.0f} s ago ({site.last_status})"
+        if site.last_status == SampleStatus.DEFERRED:
+            return "live", "waiting for its first count"
         if site.last_status in GOOD:
             return "live", "ok"
         if site.last_status in PICTURE_PROBLEMS:

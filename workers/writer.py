@@ -1,4 +1,5 @@
-"""Batching sample rows into the database, off the event loop, retrying when it is away."""
+"""Batching sample rows (and what workers learned of cameras) into the database, off the event
+loop, retrying when it is away."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from attendance.store.samples import record_samples
+from attendance.store.sites import save_perspectives
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.5
@@ -22,6 +24,7 @@ class SampleWriter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.pending: list[dict[str, Any]] = []
+        self.perspectives: dict[int, dict[str, Any]] = {}  # site id → Site.perspective
         self.written = 0
         self.duplicates = 0
         self._wake = asyncio.Event()
@@ -30,6 +33,9 @@ class SampleWriter:
         self.pending.append(row)
         if len(self.pending) >= MAX_BATCH:
             self._wake.set()
+
+    def learned(self, site_id: int, perspective: dict[str, Any]) -> None:
+        self.perspectives[site_id] = perspective
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush every FLUSH_EVERY_S until `stop`, then flush what is left."""
@@ -56,3 +62,9 @@ class SampleWriter:
             del self.pending[: len(batch)]
             self.written += new
             self.duplicates += len(batch) - new
+        if self.perspectives:
+            learned, self.perspectives = self.perspectives, {}
+            try:
+                await asyncio.to_thread(save_perspectives, self.engine, learned)
+            except OperationalError as exc:  # only a cache: the next calibration stores it
+                log.warning("cannot store %d perspectives (%s)", len(learned), exc.orig)

@@ -162,6 +162,9 @@ def _apply(session: Session, rows: dict[str, SiteRow], plan: Plan, ids: dict[str
         session.execute(Site.__table__.insert(), new)
     if plan.changed:
         session.execute(update(Site), [{**values(code), "id": ids[code]} for code in plan.changed])
+        moved = [ids[code] for code, fields in plan.changed.items() if "stream_url" in fields]
+        if moved:  # another camera: what workers learned of the old one does not apply
+            session.execute(update(Site).where(Site.id.in_(moved)).values(perspective=None))
     if plan.removed:
         session.execute(
             update(Site),

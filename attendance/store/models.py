@@ -64,6 +64,7 @@ class SampleStatus(StrEnum):
     DARK = "dark"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+    DEFERRED = "deferred"  # frame fine, but no count yet: detection was behind (a site's first)
 
 
 class Role(StrEnum):
@@ -134,6 +135,10 @@ class Site(Base):
     )
     roi: Mapped[dict[str, Any] | None] = mapped_column(
         doc='{"include": [polygons], "exclude": [polygons]} in frame-relative coordinates.'
+    )
+    perspective: Mapped[dict[str, Any] | None] = mapped_column(
+        doc='The camera\'s learned face size per row: {"model": {…}, "learned_at": epoch s}; '
+        "kept so a restarted worker need not relearn it.",
     )
     calibration_factor: Mapped[float] = mapped_column(Float, default=1.0)
     cadence_s: Mapped[int | None]

@@ -16,7 +16,8 @@ def set_roi(
 ) -> None:
     """Store a site's ROI (validated `Roi.to_json()` form) and audit the change."""
     with transaction(engine) as session:
-        session.execute(update(Site).where(Site.code == code).values(roi=roi))
+        # A new ROI usually means the camera was moved or re-aimed: relearn its perspective.
+        session.execute(update(Site).where(Site.code == code).values(roi=roi, perspective=None))
         audit.record(
             session,
             "site.roi",
@@ -25,3 +26,10 @@ def set_roi(
             entity="site",
             entity_id=code,
         )
+
+
+def save_perspectives(engine: Engine, learned: dict[int, dict[str, Any]]) -> None:
+    """Store what workers learned of their cameras (site id → `Site.perspective`)."""
+    with transaction(engine) as session:
+        for site_id, perspective in learned.items():
+            session.execute(update(Site).where(Site.id == site_id).values(perspective=perspective))

@@ -14,7 +14,7 @@ the changed regions, recount everything, and when to recount regardless of the g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -49,6 +49,9 @@ class GateResult:
     regions: tuple[Box, ...]
     changed_fraction: float  # share of the frame area the regions cover
     unchanged_since: float | None  # the reference frame's timestamp when unchanged, else None
+    # The checked frame's thumbnail, so `accept_checked` can adopt it without the frame.
+    thumb: np.ndarray | None = field(default=None, repr=False, compare=False)
+    frame_shape: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,32 +93,40 @@ class Gate:
         """How `frame` differs from the reference. Without a reference, or when the frame size
         changed, everything counts as changed."""
         reference = self._reference
-        if reference is None or frame.shape != reference.frame_shape:
-            return _whole_frame(frame.shape, score=1.0)
         thumb = _thumbnail(frame, self.thumb_width)
+        checked = {"thumb": thumb, "frame_shape": frame.shape}
+        if reference is None or frame.shape != reference.frame_shape:
+            return replace(_whole_frame(frame.shape, score=1.0), **checked)
         changed = _changed_pixels(thumb, reference, self.pixel_threshold)
         changed_pixels = cv2.countNonZero(changed)
         score = changed_pixels / reference.watched_pixels
         if score > GLOBAL_CHANGE_SHARE or _brightness_shift(thumb, reference) > LIGHTING_SHIFT:
-            return _whole_frame(frame.shape, score)
+            return replace(_whole_frame(frame.shape, score), **checked)
         # Labelling costs ~0.45 ms even on an empty mask: skip it in the common still case.
         blobs = _blobs(changed, self.min_blob_pixels) if changed_pixels else []
         if not blobs:
-            return GateResult(False, score, (), 0.0, reference.timestamp)
+            return GateResult(False, score, (), 0.0, reference.timestamp, **checked)
         regions = _merge([self._grow(blob, frame.shape, changed.shape) for blob in blobs])
         height, width = frame.shape[:2]
         covered = sum((bottom - top) * (right - left) for top, right, bottom, left in regions)
-        return GateResult(True, score, tuple(sorted(regions)), covered / (height * width), None)
+        share = covered / (height * width)
+        return GateResult(True, score, tuple(sorted(regions)), share, None, **checked)
 
     def accept(self, frame: np.ndarray, now: float) -> None:
         """The caller counted `frame`: later frames are compared with it."""
-        thumb = _thumbnail(frame, self.thumb_width)
+        self._adopt(_thumbnail(frame, self.thumb_width), frame.shape, now)
+
+    def accept_checked(self, result: GateResult, now: float) -> None:
+        """The caller counted the frame `result` came from (its pixels may be gone by now)."""
+        self._adopt(result.thumb, result.frame_shape, now)
+
+    def _adopt(self, thumb: np.ndarray, frame_shape: tuple[int, ...], now: float) -> None:
         previous = self._reference
-        if previous is not None and previous.frame_shape == frame.shape:
+        if previous is not None and previous.frame_shape == frame_shape:
             watched = previous.watched  # scaling a full-size ROI mask costs ~3 ms
         else:
-            watched = _watched(self.roi, thumb.shape, frame.shape)
-        self._reference = _Reference(thumb, frame.shape, watched, cv2.countNonZero(watched), now)
+            watched = _watched(self.roi, thumb.shape, frame_shape)
+        self._reference = _Reference(thumb, frame_shape, watched, cv2.countNonZero(watched), now)
 
     def _grow(self, blob: Box, frame_shape: tuple[int, ...], thumb_shape: tuple[int, ...]) -> Box:
         """A blob in frame pixels, grown so the region holds whole faces and bodies: by the

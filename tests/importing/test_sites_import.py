@@ -139,3 +139,16 @@ def test_example_files_import_all_provinces(cli, db, engine):
     assert enabled == 900
     hanoi = cli("sites", "list", "--province", "ha noi", "--json", "--db", db)
     assert {row["province"] for row in json.loads(hanoi.out)} == {"Hà Nội"}
+
+
+def test_a_new_stream_url_forgets_the_old_cameras_perspective(cli, db, engine, tmp_path: Path):
+    cli("sites", "import", write_sites(tmp_path / "a.csv", [site("A1"), site("A2")]), "--db", db)
+    learned = {"model": {"intercept": 5.0, "slope": 0.1, "top": 9, "bottom": 99, "faces": 9}}
+    with engine.begin() as connection:
+        connection.execute(Site.__table__.update().values(perspective=learned))
+    moved = [site("A1", stream_url="http://10.0.0.9/new.jpg"), site("A2", site_name="Renamed")]
+    result = cli("sites", "import", write_sites(tmp_path / "b.csv", moved), "--db", db)
+    assert "0 added, 2 changed" in result.out, result.err
+    with engine.connect() as connection:
+        kept = dict(connection.execute(select(Site.code, Site.perspective)).all())
+    assert kept == {"A1": None, "A2": learned}

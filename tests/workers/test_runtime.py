@@ -6,13 +6,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from attendance.conferences import create_conference, create_session
 from attendance.config import DatabaseSettings, SamplingSettings
 from attendance.events import EventBus
 from attendance.examples.generate import write_table
 from attendance.importing.sites import import_sites
+from attendance.simulate.cameras import CameraSettings
 from attendance.store.db import make_engine, transaction
 from attendance.store.migrate import upgrade
 from attendance.store.models import Sample, Site
@@ -31,10 +32,10 @@ SAMPLING = SamplingSettings(cadence_s=CADENCE, grab_timeout_s=1.5, jitter=0.05, 
                             stale_after_s=10, offline_after_s=30)  # fmt: skip
 
 
-def _prepare(tmp_path: Path, base_url: str):
+def _prepare(tmp_path: Path, base_url: str, codes: tuple[str, ...] = CODES[:5]):
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
     upgrade(engine)
-    rows = [site(code, stream_url=f"{base_url}cameras/{code}/snapshot.jpg") for code in CODES[:5]]
+    rows = [site(code, stream_url=f"{base_url}cameras/{code}/snapshot.jpg") for code in codes]
     rows.append(site(MALFORMED, stream_url=f"{base_url}mcu/0/snapshot.jpg#grid=0x4&tile=1"))
     path = write_table(rows, tmp_path / "sites.csv", {name: name for name in SITE_COLUMNS})
     import_sites(engine, path, default_timezone="Asia/Ho_Chi_Minh")
@@ -105,3 +106,30 @@ def test_faults_cadence_and_restart(tmp_path: Path):
     """Each fault site gets its own status while the others keep their cadence; a restart
     records every slot of the time it runs, none twice; a malformed URL is skipped at start."""
     run(_scenario(tmp_path))
+
+
+async def _restart_scenario(tmp_path: Path) -> tuple[Engine, float]:
+    code = CODES[0]
+    camera = CameraSettings(1280, 720)  # big enough faces to learn the camera's perspective
+    async with running(clock=lambda: 1200.0, camera=camera, codes=(code,)) as simulator:
+        engine = _prepare(tmp_path, str(simulator.server.make_url("/")), (code,))
+        await _run_for(engine, 6)
+        _, restarted, _, _ = await _run_for(engine, 6)
+    return engine, restarted
+
+
+def test_a_restarted_worker_keeps_what_it_learned_of_the_camera(tmp_path: Path):
+    engine, restarted = run(_restart_scenario(tmp_path))
+    code = CODES[0]
+    first_slot = as_datetime(slot_start(restarted, CADENCE, phase(code, CADENCE)))
+    with transaction(engine) as session:
+        stored = session.scalar(select(Site.perspective).where(Site.code == code))
+        modes = session.scalars(
+            select(Sample.detector["mode"].as_string())
+            .join(Site, Sample.site_id == Site.id)
+            .where(Site.code == code, Sample.status == "ok", Sample.slot >= first_slot)
+            .order_by(Sample.slot)
+        ).all()
+    assert stored["model"]["faces"] >= 5 and stored["learned_at"] > 0
+    assert modes and "calibrate" not in modes, "the restarted worker relearned the camera"
+    assert modes[0] == "full"

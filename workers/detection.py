@@ -1,0 +1,89 @@
+"""The queue in front of the detection pool: most urgent first, never a stale backlog.
+
+Counting is the scarce resource (0.1–0.7 s of a core per frame); grabbing and gating are not.
+Jobs wait here rather than in the pool's own first-in-first-out queue, so a site without any
+count goes before a changed scene, which goes before a routine recount, and within a class the
+site that has waited longest goes first. A job no process took up by its deadline is dropped:
+its sample keeps the site's last count, and the site's next frame queues again with its old
+place in line (the caller passes the same `since`). Unchanged sites thus wait longest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from attendance.vision.counter import CountResult
+from workers.analysis import CountJob, Urgency
+from workers.pool import DetectionPool
+
+
+@dataclass(order=True)
+class _Entry:
+    key: tuple[int, float, int]  # urgency, waiting since, arrival
+    job: CountJob = field(compare=False)
+    future: asyncio.Future = field(compare=False)
+    started: bool = field(default=False, compare=False)
+    dropped: bool = field(default=False, compare=False)
+
+
+class DetectionQueue:
+    def __init__(self, pool: DetectionPool):
+        self.pool = pool
+        self.waiting = 0
+        self.in_flight = 0
+        self.dropped = 0  # jobs whose deadline passed before a process was free
+        self._heap: list[_Entry] = []
+        self._arrivals = itertools.count()
+
+    async def count(
+        self, job: CountJob, urgency: Urgency, since: float, deadline: float
+    ) -> CountResult | None:
+        """The job's result, or None when it did not start by `deadline` (epoch s)."""
+        future = asyncio.get_running_loop().create_future()
+        entry = _Entry((urgency, since, next(self._arrivals)), job, future)
+        heapq.heappush(self._heap, entry)
+        self.waiting += 1
+        self._dispatch()
+        try:
+            await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
+        except asyncio.CancelledError:
+            self._drop(entry)
+            raise
+        if not future.done() and not entry.started:
+            self._drop(entry)
+            self.dropped += 1
+            return None
+        return await future
+
+    def _drop(self, entry: _Entry) -> None:
+        if not entry.started and not entry.dropped:
+            entry.dropped = True
+            self.waiting -= 1
+
+    def _dispatch(self) -> None:
+        while self.in_flight < self.pool.size and self._heap:
+            entry = heapq.heappop(self._heap)
+            if entry.dropped:
+                continue
+            entry.started = True
+            self.waiting -= 1
+            self.in_flight += 1
+            task = asyncio.ensure_future(self.pool.count(entry.job))
+            task.add_done_callback(lambda task, entry=entry: self._finished(entry, task))
+
+    def _finished(self, entry: _Entry, task: asyncio.Future) -> None:
+        self.in_flight -= 1
+        if not entry.future.done():  # the sampler may have stopped waiting
+            if task.cancelled():
+                entry.future.cancel()
+            elif task.exception() is not None:
+                entry.future.set_exception(task.exception())
+            else:
+                entry.future.set_result(task.result())
+        elif not task.cancelled():
+            task.exception()  # retrieved: nobody is waiting for it any more
+        self._dispatch()
