@@ -22,8 +22,9 @@ import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from attendance.config import DatabaseSettings
 from attendance.examples.generate import example_sites, write_table
@@ -33,7 +34,7 @@ from attendance.store.db import make_engine, transaction
 from attendance.store.models import Sample, Site
 from attendance.store.sites import set_roi
 from attendance.vision.roi import Roi
-from workers.schedule import phase, slot_start
+from workers.schedule import as_datetime, phase, slot_start
 
 
 def free_port() -> int:
@@ -123,8 +124,13 @@ def bench_workers(
     minutes: float,
     seed: int,
     report: Callable[[str], None],
+    rehearsal: float = 0.0,
 ) -> dict:
-    """Run the simulator and an embedded worker for `minutes`, then read the figures."""
+    """Run the simulator and an embedded worker for `minutes`, then read the figures.
+
+    With `rehearsal` minutes, a worker first runs that long and its samples are deleted: what
+    it learned of each camera (the stored perspectives) is kept, as after a connection test
+    before a real conference."""
     truth = simulator_truth(seed)
     with tempfile.TemporaryDirectory(prefix="attendance-bench-") as tmp:
         workdir = Path(tmp)
@@ -171,18 +177,12 @@ def bench_workers(
                 "--db",
                 db,
             )
+            if rehearsal:
+                report(f"rehearsal: a worker learns the {sites} cameras for {rehearsal} min")
+                _run_worker(db, rehearsal, workdir / "rehearsal.log")
+                _forget_samples(db)
             report(f"{sites} simulated 1280x720 cameras on port {port}; worker runs {minutes} min")
-            worker = subprocess.Popen(
-                attendance_cli("worker", "--embedded", "--minutes", str(minutes), "--db", db),
-                stdout=subprocess.DEVNULL,
-                stderr=(workdir / "worker.log").open("w"),
-            )
-            memory = TreeMemory(worker.pid)
-            _, status, usage = os.wait4(worker.pid, 0)
-            peak_mb = memory.stop()
-            log = (workdir / "worker.log").read_text()
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise RuntimeError(f"the worker failed:\n{log[-4000:]}")
+            peak_mb, usage, log = _run_worker(db, minutes, workdir / "worker.log")
             window = re.search(r"schedule window ([\d.]+) ([\d.]+)", log)
             if window is None:
                 raise RuntimeError(f"the worker did not report its schedule:\n{log[-4000:]}")
@@ -200,6 +200,29 @@ def bench_workers(
         report(f"{key:>24}: {value}")
     report(f"{'worker log tail':>24}: " + " | ".join(log.strip().splitlines()[-3:]))
     return figures
+
+
+def _run_worker(db: str, minutes: float, log_path: Path) -> tuple[float, Any, str]:
+    """Run an embedded worker to its end: peak RSS of its process tree, its usage, its log."""
+    worker = subprocess.Popen(
+        attendance_cli("worker", "--embedded", "--minutes", str(minutes), "--db", db),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("w"),
+    )
+    memory = TreeMemory(worker.pid)
+    _, status, usage = os.wait4(worker.pid, 0)
+    peak_mb = memory.stop()
+    log = log_path.read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"the worker failed:\n{log[-4000:]}")
+    return peak_mb, usage, log
+
+
+def _forget_samples(db: str) -> None:
+    engine = make_engine(DatabaseSettings(url=db))
+    with transaction(engine) as session:
+        session.execute(delete(Sample))
+    engine.dispose()
 
 
 def _exclude_screens(db: str, port: int, codes: list[str]) -> None:
@@ -239,7 +262,7 @@ def _figures(db, started, ended, cadence, simulator_started, truth) -> dict:
     lags, errors, relative = [], [], []
     for site_id, slot, status, count, captured_at, created_at in samples:
         by_status[status] = by_status.get(status, 0) + 1
-        lags.append((created_at - slot).total_seconds())
+        lags.append((created_at - max(slot, as_datetime(started))).total_seconds())
         if count is not None and captured_at is not None:
             shown = truth(codes[site_id], captured_at.timestamp() - simulator_started)
             errors.append(abs(count - shown))

@@ -11,8 +11,9 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from attendance.vision.counter import CountResult
-from workers.analysis import CountJob, count_frame
+from workers.analysis import Counted, CountJob, count_frame
+
+DETECTION_NICENESS = 5
 
 
 def _start_process() -> None:
@@ -21,6 +22,8 @@ def _start_process() -> None:
     from attendance.vision.detectors import load_models
 
     cv2.setNumThreads(1)  # parallelism comes from the processes
+    # Counting is the elastic work: grabbing and screening every frame on time comes first.
+    os.nice(DETECTION_NICENESS)
     load_models()
 
 
@@ -34,7 +37,7 @@ class DetectionPool:
         )
         self.running = 0  # jobs submitted and not finished: the backlog
 
-    async def count(self, job: CountJob) -> CountResult:
+    async def count(self, job: CountJob) -> Counted:
         loop = asyncio.get_running_loop()
         self.running += 1
         try:

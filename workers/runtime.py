@@ -291,7 +291,8 @@ class EmbeddedRuntime:
         status = str(row["status"])
         row["status"] = status
         self.writer.add(row)
-        self.progress.add(status, now - slot)
+        # A slot that began before the worker did is late only from the worker's start.
+        self.progress.add(status, now - max(slot, self.window[0]))
         self.bus.publish(
             "sample",
             {

@@ -7,6 +7,7 @@ import json
 import click
 
 from attendance.bench.imports import bench_roster_import
+from attendance.bench.reconcile import bench_reconcile
 from attendance.errors import BadInput
 
 
@@ -87,11 +88,34 @@ def bench_gate_command(size: str, repeat: int) -> None:
 @click.option("--cadence", type=click.IntRange(5, 3600), default=30, show_default=True)
 @click.option("--minutes", type=click.FloatRange(0.5, 600), default=10, show_default=True)
 @click.option("--seed", type=int, default=2026, show_default=True)
-def bench_workers_command(sites: int, cadence: int, minutes: float, seed: int) -> None:
+@click.option(
+    "--rehearsal",
+    type=click.FloatRange(0, 600),
+    default=0,
+    metavar="MINUTES",
+    help="Run a worker this long first (a connection test), so cameras are already learned.",
+)
+def bench_workers_command(
+    sites: int, cadence: int, minutes: float, seed: int, rehearsal: float
+) -> None:
     """Simulated 1280x720 cameras and an embedded worker: slots, lag, count error, memory."""
     from workers.bench import bench_workers  # the composition root may import workers
 
-    click.echo(json.dumps(bench_workers(sites, cadence, minutes, seed, click.echo)))
+    figures = bench_workers(sites, cadence, minutes, seed, click.echo, rehearsal)
+    click.echo(json.dumps(figures))
+
+
+@bench.command("reconcile")
+@click.option("--sites", type=click.IntRange(1, 63 * 999), default=12_000, show_default=True)
+@click.option("--people", type=click.IntRange(1), default=1_500_000, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option(
+    "--db", metavar="URL", help="Database to bench (PostgreSQL: a scratch schema is used)."
+)
+def bench_reconcile_command(sites: int, people: int, seed: int, db: str | None) -> None:
+    """Reconcile a 2-hour session of SITES sites and PEOPLE roster entries; time and memory."""
+    figures = bench_reconcile(sites, people, db, seed, click.echo)
+    click.echo(json.dumps(figures))
 
 
 COMMANDS = (bench,)
