@@ -96,7 +96,7 @@ class SamplingSettings(Section):
     )
     grab_timeout_s: float = Field(10.0, gt=0, le=120, description="Give up on a frame after.")
     detect_wait_s: float = Field(
-        10.0,
+        5.0,
         gt=0,
         le=600,
         description="Longest a frame waits for a detection process; then its sample keeps the "
@@ -126,11 +126,62 @@ class SamplingSettings(Section):
     )
 
 
+class IdentifySettings(Section):
+    """Matching faces against the enrolled roster photos of consenting people."""
+
+    tolerance: float = Field(
+        0.6, gt=0, le=1.2, description="Largest encoding distance that counts as the same person."
+    )
+    margin: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="The best person must be this much closer than any other, else 'ambiguous'.",
+    )
+
+
+class EstimateSettings(Section):
+    """How a site's attendance figure is drawn from its samples (see attendance/estimate.py)."""
+
+    core_trim: float = Field(
+        0.1, ge=0, le=0.4, description="Share of the session left out at each end (≤ 15 min)."
+    )
+    smooth_slots: int = Field(3, ge=1, le=15, description="Running median over this many slots.")
+    percentile: float = Field(
+        90, ge=50, le=100, description="The figure: this percentile of the smoothed counts."
+    )
+    min_coverage: float = Field(
+        0.7, ge=0, le=1, description="Less coverage than this makes the estimate 'fair'."
+    )
+    poor_coverage: float = Field(
+        0.3, ge=0, le=1, description="Less coverage than this makes a flagged estimate 'poor'."
+    )
+    max_feed_failures: float = Field(
+        0.2, ge=0, le=1, description="Share of failed samples above which feed problems count."
+    )
+    max_spread: float = Field(
+        0.5, ge=0, le=1, description="(p90 − p10) / p90 of counts above which samples disagree."
+    )
+
+
+class ReconcileSettings(Section):
+    """When a site's attendance is 'under' or 'over' its roster."""
+
+    under: float = Field(0.9, gt=0, le=1, description="Attendance rate below this is 'under'.")
+    over: float = Field(1.1, ge=1, le=10, description="Attendance rate above this is 'over'.")
+    feed_problem_coverage: float = Field(
+        0.5, ge=0, le=1, description="Coverage below this makes the status 'feed_problem'."
+    )
+
+
 class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    estimate: EstimateSettings = Field(default_factory=EstimateSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     sites: SiteDefaults = Field(default_factory=SiteDefaults)
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    identify: IdentifySettings = Field(default_factory=IdentifySettings)
 
 
 def check_timezone(name: str) -> ZoneInfo:

@@ -1,9 +1,10 @@
-"""Builders for the import files tests feed to the CLI."""
+"""Builders for the import files and photos tests feed to the CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, select
 
 from attendance.examples.generate import write_table
@@ -54,3 +55,13 @@ def write_roster(path: Path, rows: list[dict[str, str]]) -> Path:
 def count_rows(engine, model) -> int:
     with engine.connect() as connection:
         return connection.scalar(select(func.count()).select_from(model))
+
+
+PHOTOS = Path(__file__).parent / "data" / "photos"  # one real person in each
+
+
+def side_by_side(*images: np.ndarray) -> np.ndarray:
+    """One picture of several people: RGB images in a row, 20 px apart, top-aligned."""
+    height = max(image.shape[0] for image in images)
+    padded = [np.pad(image, ((0, height - image.shape[0]), (0, 20), (0, 0))) for image in images]
+    return np.concatenate(padded, axis=1)

@@ -6,11 +6,15 @@ The policy lives in `screen`: reuse the last count for an unchanged frame, recou
 changed regions when little changed, and count fully when much changed, when `recount_every` has
 passed (seated people do not move, so gating alone would freeze their count) or for a site's
 first frame. `analyse` chains the three steps for callers without a pool.
+
+At a site with enrolled roster photos (`Policy.identify`) the detection process also encodes
+the faces it found anew; the faces a regional recount kept were identified with the last count.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -22,6 +26,7 @@ from attendance.store.models import SampleStatus
 from attendance.vision.boxes import Box, size
 from attendance.vision.counter import LEVELS, Counter, CountResult
 from attendance.vision.gate import Gate, GateResult
+from attendance.vision.identify import encode_faces
 from attendance.vision.perspective import Perspective
 from attendance.vision.quality import DARK, FACES_TOO_SMALL, FROZEN, assess, faces_too_small
 from attendance.vision.roi import Roi
@@ -46,6 +51,7 @@ class Policy:
     quality: str = "balanced"
     model: str = "hog"
     roi: Roi = field(default_factory=Roi)  # parsed once per site, not per frame
+    identify: bool = False  # encode faces: the site has enrolled people to match them against
 
 
 @dataclass
@@ -88,6 +94,15 @@ class CountJob:
     previous: CountResult | None = None
     jpeg: bytes | None = None
     image: np.ndarray | None = None  # only for sources that deliver pixels
+
+
+@dataclass
+class Counted:
+    """A detection process's answer: the count and, when the policy identifies, the encodings
+    of the faces not kept from `CountJob.previous` (box → 128 floats)."""
+
+    result: CountResult
+    encodings: dict[Box, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,18 +190,30 @@ def screen(
     return screening
 
 
-def count_frame(job: CountJob) -> CountResult:
+def count_frame(job: CountJob) -> Counted:
     """The expensive part, in a detection process. The frame decoded once already."""
     image = job.image
     if image is None:
         decoded = cv2.imdecode(np.frombuffer(job.jpeg, np.uint8), cv2.IMREAD_COLOR)
-        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY)
+        # Encodings need colour; the counter converts to luminance itself.
+        image = cv2.cvtColor(
+            decoded, cv2.COLOR_BGR2RGB if job.policy.identify else cv2.COLOR_BGR2GRAY
+        )
     counter = Counter(job.policy.quality, job.policy.model, job.policy.roi)
     if job.mode == "calibrate":
-        return counter.count(image)
-    if job.mode == "regional":
-        return counter.count(image, job.perspective, job.regions, job.previous)
-    return counter.count(image, job.perspective)
+        result = counter.count(image)
+    elif job.mode == "regional":
+        result = counter.count(image, job.perspective, job.regions, job.previous)
+    else:
+        result = counter.count(image, job.perspective)
+    if not job.policy.identify:
+        return Counted(result)
+    started = time.perf_counter()
+    kept = set(job.previous.boxes) if job.previous else set()
+    fresh = [box for box in result.boxes if box not in kept]
+    encodings = dict(zip(fresh, encode_faces(image, fresh), strict=True))
+    result.timings["encode"] = round((time.perf_counter() - started) * 1000, 1)
+    return Counted(result, encodings)
 
 
 def settle(now: float, memory: SiteMemory, screening: Screening, result: CountResult) -> Analysis:
@@ -235,7 +262,7 @@ def analyse(
     screening = screen(now, memory, policy, jpeg, image)
     if screening.done is not None:
         return screening.done
-    return settle(now, memory, screening, count_frame(screening.job))
+    return settle(now, memory, screening, count_frame(screening.job).result)
 
 
 def _figures(result: CountResult) -> dict[str, Any]:

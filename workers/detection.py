@@ -16,8 +16,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from attendance.vision.counter import CountResult
-from workers.analysis import CountJob, Urgency
+from workers.analysis import Counted, CountJob, Urgency
 from workers.pool import DetectionPool
 
 
@@ -41,7 +40,7 @@ class DetectionQueue:
 
     async def count(
         self, job: CountJob, urgency: Urgency, since: float, deadline: float
-    ) -> CountResult | None:
+    ) -> Counted | None:
         """The job's result, or None when it did not start by `deadline` (epoch s)."""
         future = asyncio.get_running_loop().create_future()
         entry = _Entry((urgency, since, next(self._arrivals)), job, future)

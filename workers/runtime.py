@@ -23,14 +23,17 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Engine
 
-from attendance.config import SamplingSettings, mask_url
+from attendance.config import IdentifySettings, SamplingSettings, mask_url
 from attendance.events import EventBus
+from attendance.store.faces import site_galleries
+from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession, SampleStatus, Site
 from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi, RoiError
 from workers.analysis import Policy, SiteMemory, postpone, screen, settle
 from workers.detection import DetectionQueue
+from workers.identification import SiteIdentity
 from workers.pool import DetectionPool
 from workers.schedule import as_datetime, phase, slot_start
 from workers.sources import check_stream_url, open_source
@@ -56,6 +59,7 @@ class SiteRun:
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     counted_slot: str | None = None  # the slot whose count a gated sample reuses
     wanted_since: float | None = None  # first frame that needed a count since the last count
+    identity: SiteIdentity | None = None  # None: nobody of its roster enrolled, faces only counted
 
 
 @dataclass
@@ -81,8 +85,10 @@ class EmbeddedRuntime:
         sampling: SamplingSettings,
         bus: EventBus | None = None,
         pool: DetectionPool | None = None,
+        identify: IdentifySettings | None = None,
     ):
         self.engine, self.sampling = engine, sampling
+        self.identify = identify or IdentifySettings()
         self.bus = bus or EventBus()
         self.pool = pool or DetectionPool(sampling.processes)
         self.detection = DetectionQueue(self.pool)
@@ -145,7 +151,10 @@ class EmbeddedRuntime:
 
     def _site_runs(self, session: ConferenceSession) -> list[SiteRun]:
         runs = []
-        for site in sampled_sites(self.engine):
+        sites = sampled_sites(self.engine)
+        galleries = site_galleries(self.engine, [site.id for site in sites])
+        strangers = last_stranger_labels(self.engine, session.id)
+        for site in sites:
             problem = (
                 "no stream URL"
                 if not site.stream_url
@@ -160,6 +169,11 @@ class EmbeddedRuntime:
                 log.error("site %s skipped: %s (%s)", site.code, problem, mask_url(site.stream_url))
                 continue
             cadence = float(site.cadence_s or session.cadence_s or self.sampling.cadence_s)
+            identity = (
+                SiteIdentity.load(galleries[site.id], self.identify, strangers.get(site.id, 0))
+                if site.id in galleries
+                else None
+            )
             policy = Policy(
                 recount_every_s=self.sampling.recount_every_s,
                 refresh_every_s=self.sampling.refresh_every_s,
@@ -167,8 +181,10 @@ class EmbeddedRuntime:
                 quality=self.sampling.quality,
                 model=self.sampling.model,
                 roi=roi,
+                identify=identity is not None,
             )
-            runs.append(SiteRun(site, cadence, policy, memory=_remembered(site)))
+            runs.append(SiteRun(site, cadence, policy, memory=_remembered(site), identity=identity))
+        log.info("identifying faces at %d sites", sum(run.identity is not None for run in runs))
         return runs
 
     async def _schedule(
@@ -224,9 +240,11 @@ class EmbeddedRuntime:
             "slot": as_datetime(slot),
             "worker_id": self.worker,
         }
+        faces: list[dict[str, Any]] = []
         try:
             async with run.busy:  # one sample of a site at a time: its memory is sequential
-                row |= await self._grab_and_analyse(run, slot, http)
+                figures, faces = await self._grab_and_analyse(run, slot, http)
+                row |= figures
         except asyncio.CancelledError:
             row |= {"status": SampleStatus.INTERRUPTED, "error": "worker stopped"}
             self._store(run, row, slot)
@@ -234,18 +252,20 @@ class EmbeddedRuntime:
         except Exception as exc:  # a bug must cost one sample, never the worker
             log.exception("site %s, slot %s: sampling failed", run.site.code, as_datetime(slot))
             row |= {"status": SampleStatus.ERROR, "error": f"{type(exc).__name__}: {exc}"}
-        self._store(run, row, slot)
+        self._store(run, row, slot, faces)
 
     async def _grab_and_analyse(
         self, run: SiteRun, slot: float, http: aiohttp.ClientSession
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The sample's figures, and the Identification rows of its faces (if it counted)."""
+        faces: list[dict[str, Any]] = []
         async with self._grabs:
             if run.source is None:
                 run.source = open_source(run.site.stream_url, run.site.stream_options, http)
             try:
                 frame = await run.source.grab(self.sampling.grab_timeout_s)
             except SourceError as exc:
-                return {"status": exc.failure.value, "error": str(exc)}
+                return {"status": exc.failure.value, "error": str(exc)}, faces
         now = frame.captured_at.timestamp()
         screening = await asyncio.to_thread(
             screen, now, run.memory, run.policy, frame.jpeg, frame.image
@@ -254,17 +274,19 @@ class EmbeddedRuntime:
             analysis = screening.done
         else:
             run.wanted_since = run.wanted_since or now
-            result = await self.detection.count(
+            counted = await self.detection.count(
                 screening.job,
                 screening.urgency,
                 run.wanted_since,
                 deadline=time.time() + self.sampling.detect_wait_s,
             )
-            if result is None:
+            if counted is None:
                 analysis = postpone(run.memory, screening)
             else:
                 run.wanted_since = None
-                analysis = settle(now, run.memory, screening, result)
+                analysis = settle(now, run.memory, screening, counted.result)
+                if run.identity is not None:
+                    faces = run.identity.identify(counted.result.boxes, counted.encodings)
                 if screening.job.mode == "calibrate" and run.memory.perspective is not None:
                     self.writer.learned(run.site.id, _perspective_json(run.memory))
         detector = dict(analysis.detector)
@@ -284,13 +306,19 @@ class EmbeddedRuntime:
             "timings": analysis.timings or None,
             "frame_hash": analysis.frame_hash,
             "error": analysis.error,
-        }
+        }, faces
 
-    def _store(self, run: SiteRun, row: dict[str, Any], slot: float) -> None:
+    def _store(
+        self,
+        run: SiteRun,
+        row: dict[str, Any],
+        slot: float,
+        faces: list[dict[str, Any]] | None = None,
+    ) -> None:
         now = time.time()
         status = str(row["status"])
         row["status"] = status
-        self.writer.add(row)
+        self.writer.add(row, faces)
         # A slot that began before the worker did is late only from the worker's start.
         self.progress.add(status, now - max(slot, self.window[0]))
         self.bus.publish(

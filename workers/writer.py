@@ -1,11 +1,12 @@
-"""Batching sample rows (and what workers learned of cameras) into the database, off the event
-loop, retrying when it is away."""
+"""Batching sample rows, with the identifications of their faces, (and what workers learned of
+cameras) into the database, off the event loop, retrying when it is away."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,13 +25,17 @@ class SampleWriter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.pending: list[dict[str, Any]] = []
+        # (site id, slot) → Identification rows, stored in the transaction of their sample.
+        self.faces: dict[tuple[int, datetime], list[dict[str, Any]]] = {}
         self.perspectives: dict[int, dict[str, Any]] = {}  # site id → Site.perspective
         self.written = 0
         self.duplicates = 0
         self._wake = asyncio.Event()
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: dict[str, Any], faces: list[dict[str, Any]] | None = None) -> None:
         self.pending.append(row)
+        if faces:
+            self.faces[row["site_id"], row["slot"]] = faces
         if len(self.pending) >= MAX_BATCH:
             self._wake.set()
 
@@ -50,8 +55,10 @@ class SampleWriter:
         wait = 1.0
         while self.pending:
             batch = self.pending[:MAX_BATCH]
+            keys = [(row["site_id"], row["slot"]) for row in batch]
+            faces = {key: self.faces[key] for key in keys if key in self.faces}
             try:
-                new = await asyncio.to_thread(record_samples, self.engine, batch)
+                new = await asyncio.to_thread(record_samples, self.engine, batch, faces)
             except OperationalError as exc:  # database restarting or locked: keep the rows
                 log.warning(
                     "cannot store %d samples (%s); retrying in %.0f s", len(batch), exc.orig, wait
@@ -60,6 +67,8 @@ class SampleWriter:
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
                 continue
             del self.pending[: len(batch)]
+            for key in faces:
+                del self.faces[key]
             self.written += new
             self.duplicates += len(batch) - new
         if self.perspectives:

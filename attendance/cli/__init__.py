@@ -13,7 +13,9 @@ from attendance.cli import (
     conferences,
     database,
     examples,
+    identify,
     registry,
+    results,
     simulate,
     vision,
     worker,
@@ -33,7 +35,18 @@ def cli() -> None:
     """
 
 
-for module in (database, registry, conferences, examples, simulate, vision, worker, bench):
+for module in (
+    database,
+    registry,
+    conferences,
+    results,
+    examples,
+    simulate,
+    vision,
+    identify,
+    worker,
+    bench,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -9,7 +9,8 @@ import click
 
 from attendance.cli.common import emit, json_option, open_engine, with_settings
 from attendance.config import Settings
-from attendance.errors import RecordNotFound
+from attendance.enroll import Enrollment, enroll_photos
+from attendance.errors import BadInput, RecordNotFound
 from attendance.importing.report import Plan
 from attendance.importing.roster import import_roster
 from attendance.importing.sites import import_sites
@@ -67,7 +68,7 @@ def sites_list(province: str | None, as_json: bool, settings: Settings) -> None:
 
 @click.group()
 def roster() -> None:
-    """Rosters (who must attend each site): import from Excel/CSV, list."""
+    """Rosters (who must attend each site): import from Excel/CSV, list, enroll photos."""
 
 
 @roster.command("import")
@@ -111,6 +112,43 @@ def roster_list(
         "consent_biometric",
     )
     emit(rows, as_json, columns)
+
+
+@roster.command("photos")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_settings
+def roster_photos(directory: Path, as_json: bool, settings: Settings) -> None:
+    """Enroll face photos for identification from DIRECTORY: `P0001.jpg`, or `P0001/*.jpg` for
+    several photos of one person, named by person code (.jpg, .jpeg, .png).
+
+    Only people who consented (consent_biometric) are enrolled; every other photo is listed with
+    the reason it was skipped. Safe to repeat: a photo already enrolled is not stored again.
+    """
+    report = enroll_photos(open_engine(settings), directory)
+    _photos_report(directory, report, as_json)
+    if not report.enrolled and not report.already:
+        raise BadInput(f"{directory}: no photo could be enrolled")
+
+
+def _photos_report(directory: Path, report: Enrollment, as_json: bool) -> None:
+    if as_json:
+        skipped = [{"photo": name, "reason": why} for name, why in report.skipped.items()]
+        record = {
+            "directory": str(directory),
+            "enrolled": report.enrolled,
+            "already_enrolled": report.already,
+            "skipped": skipped,
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    counts = report.counts()
+    click.echo(
+        f"{directory}: enrolled {counts['enrolled']} photos, "
+        f"{counts['already_enrolled']} already enrolled, {counts['skipped']} skipped"
+    )
+    for name, why in report.skipped.items():
+        click.echo(f"skipped {name}: {why}")
 
 
 def _report(file: Path, plan: Plan, dry_run: bool, as_json: bool, removed_word: str) -> None:

@@ -36,7 +36,8 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     engine = open_engine(settings)
-    asyncio.run(_run(EmbeddedRuntime(engine, settings.sampling), minutes))
+    runtime = EmbeddedRuntime(engine, settings.sampling, identify=settings.identify)
+    asyncio.run(_run(runtime, minutes))
 
 
 async def _run(runtime, minutes: float | None) -> None:

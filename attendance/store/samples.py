@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from attendance.store.db import transaction
-from attendance.store.models import ConferenceSession, Sample, Site
+from attendance.store.models import ConferenceSession, Identification, Sample, Site
 
 INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def record_samples(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
+def record_samples(
+    engine: Engine,
+    rows: Sequence[dict[str, Any]],
+    faces: Mapping[tuple[int, datetime], Sequence[dict[str, Any]]] | None = None,
+) -> int:
     """Insert sample rows in one transaction; a (site, slot) already stored is left as it is,
-    so a re-delivered or re-run slot is harmless. Returns how many rows were new."""
+    so a re-delivered or re-run slot is harmless. `faces` maps a sample's (site id, slot) to its
+    Identification rows, stored with new samples only. Returns how many samples were new."""
     if not rows:
         return 0
-    insert = INSERT[engine.dialect.name](Sample).on_conflict_do_nothing(
+    new_samples = INSERT[engine.dialect.name](Sample).on_conflict_do_nothing(
         index_elements=["site_id", "slot"]
     )
+    returning = new_samples.returning(Sample.id, Sample.site_id, Sample.slot)
     with transaction(engine) as session:
-        result = session.execute(insert.returning(Sample.id), list(rows))
-        return len(result.all())
+        stored = session.execute(returning, list(rows)).all()
+        identified = [
+            {**face, "sample_id": sample_id}
+            for sample_id, site_id, slot in stored
+            for face in (faces or {}).get((site_id, slot), ())
+        ]
+        if identified:
+            session.execute(insert(Identification), identified)
+        return len(stored)
 
 
 def recorded_slots(engine: Engine, site_ids: Sequence[int], since: datetime) -> set[tuple]:

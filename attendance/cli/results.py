@@ -1,0 +1,200 @@
+"""`attendance headcount`, `reconcile`, `report site` and `makeup`: what came of the samples."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from attendance import headcounts
+from attendance.cli.common import emit, open_engine, with_settings
+from attendance.clock import local, parse_time
+from attendance.conferences import get_conference
+from attendance.config import Settings
+from attendance.errors import BadInput
+from attendance.makeup import makeup_list
+from attendance.presence import presence
+from attendance.reconcile import reconcile_session
+from attendance.reports import (
+    RECONCILE_COLUMNS,
+    makeup_sheets,
+    reconcile_rows,
+    write_csv,
+    write_xlsx,
+)
+from attendance.store.db import transaction
+from attendance.store.results import (
+    find_session,
+    headcounts_of,
+    latest_session,
+    roster_of,
+    session_at,
+    site_by_code,
+)
+
+PERCENT = {"rate", "coverage"}
+SUMMARY_COLUMNS = (
+    "code",
+    "province",
+    "expected",
+    "present",
+    "identified",
+    "rate",
+    "status",
+    "quality",
+)
+
+
+@click.command("headcount")
+@click.option("--site", "code", required=True, metavar="CODE")
+@click.option("--count", "value", required=True, type=int, help="People counted in the room.")
+@click.option("--at", "at", default="now", metavar="TIME", help="When (default: now).")
+@click.option("--by", required=True, metavar="NAME", help="Who counted.")
+@click.option("--note", help="Free text, e.g. 'counted at the break'.")
+@with_settings
+def headcount(code: str, value: int, at: str, by: str, note: str | None, settings: Settings):
+    """Record a manual headcount; it calibrates the site's estimates."""
+    counted_at = parse_time(at, settings.sites.timezone)
+    with transaction(open_engine(settings)) as db:
+        running = session_at(db, counted_at)
+        done = headcounts.record_headcount(db, code, value, counted_at, by, note, running)
+    click.echo(f"headcount {done.value} at {code} stored; {done.note}")
+
+
+@click.command("reconcile")
+@click.option("--session", "ref", required=True, metavar="ID", help="Id, CONF/CODE or code.")
+@click.option("--json", "as_json", is_flag=True, help="Print every site as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path))
+@with_settings
+def reconcile(ref: str, as_json: bool, csv_path, xlsx_path, settings: Settings) -> None:
+    """Estimates and roster reconciliation of every site for a session."""
+    with transaction(open_engine(settings)) as db:
+        conference_session = find_session(db, ref)
+        results = reconcile_session(db, conference_session, settings, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+    if csv_path:
+        write_csv(csv_path, list(RECONCILE_COLUMNS.values()), reconcile_rows(results))
+    if xlsx_path:
+        sheet = (list(RECONCILE_COLUMNS.values()), reconcile_rows(results))
+        write_xlsx(xlsx_path, {"Đối chiếu": sheet})
+    if not as_json:
+        _summary(results, csv_path or xlsx_path)
+
+
+@click.group("report")
+def report() -> None:
+    """Reports on one site."""
+
+
+@report.command("site")
+@click.argument("code")
+@click.option("--session", "ref", metavar="ID", help="Default: the latest session that started.")
+@with_settings
+def report_site(code: str, ref: str | None, settings: Settings) -> None:
+    """A site's figures for a session: estimate, roster, identified people, headcounts."""
+    zone = settings.sites.timezone
+    with transaction(open_engine(settings)) as db:
+        site = site_by_code(db, code)
+        conference_session = find_session(db, ref) if ref else latest_session(db, datetime.now(UTC))
+        results = reconcile_session(db, conference_session, settings, datetime.now(UTC))
+        result = next((r for r in results if r.code == code), None)
+        if result is None:
+            raise BadInput(f"site {code} is disabled: it is not reconciled")
+        seen = presence(db, conference_session.id, [site.id])
+        people = {row["id"]: row for row in roster_of(db, [site.id])}
+        counts = headcounts_of(db, site.id)
+    click.echo(
+        f"{site.code} {site.name} — session {conference_session.code} "
+        f"({local(conference_session.starts_at, zone)})"
+    )
+    for key in (
+        "status",
+        "registered",
+        "exempt",
+        "expected",
+        "present",
+        "estimated_raw",
+        "factor",
+        "rate",
+        "peak",
+        "coverage",
+        "quality",
+        "identified",
+        "unregistered",
+        "absent",
+    ):
+        click.echo(f"  {key:>14}: {_plain(key, getattr(result, key))}")
+    for reason in result.reasons:
+        click.echo(f"  {'reason':>14}: {reason}")
+    click.echo(f"  {'evidence':>14}: samples {', '.join(map(str, result.evidence)) or '—'}")
+    if result.absent_named:
+        click.echo(f"  {'absent':>14}: {', '.join(result.absent_named)}")
+    rows = [
+        {
+            "person": people[entry]["person_code"],
+            "name": people[entry]["full_name"],
+            "first_seen": local(p.first_seen, zone),
+            "last_seen": local(p.last_seen, zone),
+            "minutes": p.minutes,
+        }
+        for entry, p in seen.people.items()
+        if entry in people
+    ]
+    if rows:
+        click.echo("identified:")
+        emit(rows, False, ("person", "name", "first_seen", "last_seen", "minutes"))
+    for count in counts:
+        click.echo(
+            f"headcount {count.value} at {local(count.counted_at, zone)} "
+            f"by {count.counted_by}" + (f" ({count.note})" if count.note else "")
+        )
+
+
+@click.command("makeup")
+@click.option("--conference", "conference_code", required=True, metavar="CODE")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@with_settings
+def makeup(conference_code: str, xlsx_path, as_json: bool, settings: Settings) -> None:
+    """Who must attend a make-up session: per unit, everyone not seen in any session."""
+    with transaction(open_engine(settings)) as db:
+        conference = get_conference(db, conference_code)
+        found = makeup_list(db, conference, settings, datetime.now(UTC))
+    if xlsx_path:
+        write_xlsx(xlsx_path, makeup_sheets(found))
+    if as_json:
+        click.echo(json.dumps([vars(row) for row in found.rows], ensure_ascii=False, indent=1))
+    else:
+        units = len({row.unit for row in found.rows})
+        click.echo(
+            f"{conference_code}: {len(found.rows)} people in {units} units need a make-up "
+            f"session (sessions: {', '.join(found.sessions)})"
+        )
+
+
+def _summary(results, written: Path | None) -> None:
+    statuses: dict[str, int] = {}
+    for result in results:
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+    expected = sum(r.expected for r in results)
+    present = sum(r.present or 0 for r in results)
+    click.echo(
+        f"{len(results)} sites: " + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
+    )
+    click.echo(f"present {present} of {expected} expected")
+    problems = [r.as_dict() for r in results if r.status != "ok"]
+    if problems and not written:
+        emit(problems[:50], False, SUMMARY_COLUMNS)
+
+
+def _plain(key: str, value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0%}" if key in PERCENT else str(value)
+
+
+COMMANDS = (headcount, reconcile, report, makeup)

@@ -1,0 +1,180 @@
+"""Reconciliation of a session: per site, who was expected, how many came, who did not.
+
+Estimates are recomputed from the samples first (and stored), so a report always agrees with the
+samples it cites. Identified people come from identification (consenting, enrolled roster
+entries only); where it ran, the absent are named, elsewhere they are a count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from attendance.config import Settings
+from attendance.estimate import Figures, Window, estimate
+from attendance.presence import presence
+from attendance.store.models import ConferenceSession
+from attendance.store.results import (
+    enrolled_people,
+    roster_counts,
+    roster_of,
+    save_estimates,
+    session_samples,
+    sites_of,
+)
+
+
+@dataclass
+class SiteResult:
+    code: str
+    name: str
+    province: str
+    registered: int
+    exempt: int
+    expected: int
+    estimated_raw: float | None
+    factor: float
+    present: int | None  # the calibrated estimate, rounded
+    identified: int
+    unregistered: int
+    absent: int | None
+    rate: float | None
+    status: str  # ok, under, over, no_data, feed_problem
+    quality: str
+    coverage: float
+    peak: int | None
+    reasons: list[str] = field(default_factory=list)
+    absent_named: list[str] | None = None  # person codes, where identification ran
+    evidence: list[int] = field(default_factory=list)  # sample ids behind the figure
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reconcile_session(
+    db: Session, conference_session: ConferenceSession, settings: Settings, now: datetime
+) -> list[SiteResult]:
+    """Every enabled site's result for the session, estimates stored on the way."""
+    sites = [site for site in sites_of(db) if site["enabled"]]
+    figures = _estimates(db, conference_session, settings, now, {s["id"]: s for s in sites})
+    roster = roster_counts(db)
+    enrolled = enrolled_people(db)
+    seen = presence(db, conference_session.id)
+    identified: dict[int, set[int]] = {}
+    entry_site = {}
+    if seen.people:
+        entry_site = {row["id"]: row["site_id"] for row in roster_of(db)}
+    for entry_id in seen.people:
+        if entry_id in entry_site:
+            identified.setdefault(entry_site[entry_id], set()).add(entry_id)
+    absent_codes = _absent_codes(db, enrolled, identified)
+    return [
+        _result(
+            site,
+            figures.get(site["id"]),
+            roster.get(site["id"], (0, 0)),
+            len(identified.get(site["id"], ())),
+            seen.strangers.get(site["id"], 0),
+            absent_codes.get(site["id"]),
+            settings,
+        )
+        for site in sites
+    ]
+
+
+def _estimates(db, conference_session, settings, now, sites) -> dict[int, Figures]:
+    until = min(now, conference_session.ends_at)
+    figures, rows = {}, []
+    for site_id, samples in session_samples(db, conference_session.id):
+        site = sites.get(site_id)
+        if site is None:
+            continue
+        cadence = site["cadence_s"] or conference_session.cadence_s or 30
+        window = Window(conference_session.starts_at, conference_session.ends_at, cadence)
+        found = figures[site_id] = estimate(samples, window, settings.estimate, until)
+        rows.append(
+            {
+                "site_id": site_id,
+                "session_id": conference_session.id,
+                "raw": found.raw,
+                "calibrated": found.calibrated(site["calibration_factor"]),
+                "peak": found.peak,
+                "median": found.median,
+                "mean": found.mean,
+                "coverage": found.coverage,
+                "quality": {
+                    "flag": found.quality,
+                    "reasons": found.reasons,
+                    "evidence": found.evidence,
+                    "samples": found.samples,
+                    "factor": site["calibration_factor"],
+                },
+                "computed_at": now,
+            }
+        )
+    save_estimates(db, conference_session.id, rows)
+    return figures
+
+
+def _absent_codes(db, enrolled, identified) -> dict[int, list[str]]:
+    """Enrolled, non-exempt people not identified, by site: only where identification ran."""
+    if not enrolled:
+        return {}
+    absent: dict[int, list[str]] = {}
+    for row in roster_of(db, list(enrolled)):
+        site_id, entry = row["site_id"], row["id"]
+        seen = entry in identified.get(site_id, ())
+        if entry in enrolled[site_id] and not row["exempt"] and not seen:
+            absent.setdefault(site_id, []).append(row["person_code"])
+    return {site_id: absent.get(site_id, []) for site_id in enrolled}
+
+
+def _result(site, found, roster, identified, strangers, absent_named, settings) -> SiteResult:
+    registered, exempt = roster
+    expected = registered - exempt
+    factor = site["calibration_factor"]
+    calibrated = found.calibrated(factor) if found else None
+    present = None if calibrated is None else round(calibrated)
+    rate = None if present is None or not expected else round(present / expected, 3)
+    status = _status(found, present, expected, rate, settings)
+    return SiteResult(
+        code=site["code"],
+        name=site["name"],
+        province=site["province"],
+        registered=registered,
+        exempt=exempt,
+        expected=expected,
+        estimated_raw=found.raw if found else None,
+        factor=factor,
+        present=present,
+        identified=identified,
+        unregistered=strangers,
+        absent=None if present is None else max(0, expected - present),
+        rate=rate,
+        status=status,
+        quality=found.quality if found else "no_data",
+        coverage=found.coverage if found else 0.0,
+        peak=found.peak if found else None,
+        reasons=found.reasons if found else ["no sample in this session"],
+        absent_named=absent_named,
+        evidence=found.evidence if found else [],
+    )
+
+
+def _status(found: Figures | None, present, expected, rate, settings: Settings) -> str:
+    if found is None or (found.samples == 0):
+        return "no_data"
+    if found.coverage < settings.reconcile.feed_problem_coverage:
+        return "feed_problem"
+    if present is None:
+        return "no_data"
+    if not expected:
+        return "over" if present else "ok"
+    if rate < settings.reconcile.under:
+        return "under"
+    if rate > settings.reconcile.over:
+        return "over"
+    return "ok"
