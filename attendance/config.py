@@ -174,6 +174,21 @@ class ReconcileSettings(Section):
     )
 
 
+class WebSettings(Section):
+    """The dashboard and API server (`attendance serve`, `attendance demo`)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    login_hours: float = Field(12, gt=0, le=720, description="A browser login lasts this long.")
+    secure_cookies: bool = Field(
+        False, description="Send the login cookie over HTTPS only (set behind a TLS proxy)."
+    )
+    max_body_kb: int = Field(1024, ge=1, le=65536, description="Largest request body accepted.")
+    live_interval_s: float = Field(
+        0.5, ge=0.1, le=10, description="Live updates are coalesced: one message per client per."
+    )
+
+
 class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     estimate: EstimateSettings = Field(default_factory=EstimateSettings)
@@ -181,6 +196,7 @@ class Settings(Section):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     sites: SiteDefaults = Field(default_factory=SiteDefaults)
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     identify: IdentifySettings = Field(default_factory=IdentifySettings)
 
 

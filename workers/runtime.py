@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from attendance.config import IdentifySettings, SamplingSettings, mask_url
 from attendance.events import EventBus
+from attendance.status import StatusBoard
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession, SampleStatus, Site
@@ -38,7 +39,6 @@ from workers.pool import DetectionPool
 from workers.schedule import as_datetime, phase, slot_start
 from workers.sources import check_stream_url, open_source
 from workers.sources.base import FrameSource, SourceError
-from workers.status import StatusBoard
 from workers.writer import SampleWriter
 
 log = logging.getLogger("attendance.worker")
@@ -320,7 +320,8 @@ class EmbeddedRuntime:
         row["status"] = status
         self.writer.add(row, faces)
         # A slot that began before the worker did is late only from the worker's start.
-        self.progress.add(status, now - max(slot, self.window[0]))
+        lag = now - max(slot, self.window[0])
+        self.progress.add(status, lag)
         self.bus.publish(
             "sample",
             {
@@ -328,6 +329,8 @@ class EmbeddedRuntime:
                 "slot": row["slot"].isoformat(),
                 "status": status,
                 "count": row.get("face_count"),
+                "lag_s": round(lag, 2),
+                "detect_ms": (row.get("timings") or {}).get("total"),
             },
         )
         change = self.board.update(run.site.code, status, now)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from attendance.status import StatusBoard
 from attendance.store.db import transaction
 from attendance.store.models import Region, Site
 from attendance.store.samples import record_samples, recorded_slots
 from workers.schedule import as_datetime, phase, slot_start
-from workers.status import StatusBoard
 
 
 def test_slots_are_stable_and_phased():

@@ -1,0 +1,1 @@
+"""The dashboard, the REST API, live updates and the operational endpoints (aiohttp)."""

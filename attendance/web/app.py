@@ -1,0 +1,27 @@
+"""The web application, wired in one place: settings, database, event bus, routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from attendance.config import Settings
+from attendance.events import EventBus
+from attendance.web import login, ops
+from attendance.web.auth import auth_middleware
+from attendance.web.errors import error_middleware
+from attendance.web.keys import BUS, ENGINE, SETTINGS
+from attendance.web.live import live_context
+from attendance.web.live import routes as live_routes
+
+
+def create_app(settings: Settings, engine: Engine, bus: EventBus) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=settings.web.max_body_kb * 1024,
+    )
+    app[SETTINGS], app[ENGINE], app[BUS] = settings, engine, bus
+    app.cleanup_ctx.append(live_context)
+    for routes in (ops.routes, login.routes, live_routes):
+        app.add_routes(routes)
+    return app

@@ -1,0 +1,202 @@
+"""Live counts for dashboards: the state of every site, kept from the event bus, sent to each
+connected browser as coalesced deltas over a WebSocket.
+
+A browser first gets a snapshot of the sites it may see, then at most one message per
+`live_interval_s` with only the sites that changed. A client that cannot keep up is dropped;
+it reconnects and gets a fresh snapshot, so nothing is ever queued without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import Engine
+
+from attendance.config import Settings
+from attendance.events import EventBus
+from attendance.status import StatusBoard
+from attendance.store.db import transaction
+from attendance.store.live import site_rows
+from attendance.users import Principal
+from attendance.web.auth import require
+from attendance.web.keys import BUS, ENGINE, SETTINGS
+from attendance.web.metrics import Metrics
+
+log = logging.getLogger("attendance.web.live")
+COLUMNS = ("code", "name", "province", "expected", "count", "status", "reason", "at")
+SEND_TIMEOUT_S = 5.0
+TICK_S = 5.0
+routes = web.RouteTableDef()
+
+
+@dataclass(eq=False)  # one per connection, kept in a set by identity
+class Client:
+    ws: web.WebSocketResponse
+    principal: Principal
+    site_ids: frozenset[int] | None
+
+
+@dataclass
+class LiveState:
+    settings: Settings
+    rows: dict[str, list] = field(default_factory=dict)  # code → COLUMNS values
+    ids: dict[str, int] = field(default_factory=dict)  # code → site id
+    dirty: set[str] = field(default_factory=set)
+    clients: set[Client] = field(default_factory=set)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        sampling = self.settings.sampling
+        self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
+
+    def load(self, engine: Engine) -> None:
+        """Every enabled site with its latest sample, as the dashboard opens."""
+        with transaction(engine) as session:
+            rows = site_rows(session)
+        now = time.time()
+        for row in rows:
+            at = row["at"].timestamp() if row["at"] else None
+            if at is not None:
+                self.board.update(row["code"], row["last_status"], at)
+            self.board.tick(now)
+            state = self.board.sites.get(row["code"])
+            status, reason = (state.status, state.reason) if state else ("offline", "no sample yet")
+            self.ids[row["code"]] = row["id"]
+            self.rows[row["code"]] = [
+                row["code"],
+                row["name"],
+                row["province"],
+                row["expected"],
+                row["count"],
+                status,
+                reason,
+                _iso(at),
+            ]
+        self._count_sites()
+
+    def on_event(self, event: dict) -> None:
+        code = event.get("site")
+        row = self.rows.get(code)
+        if row is None:
+            return
+        if event["kind"] == "sample":
+            self.metrics.sample(event)
+            if event.get("count") is not None:
+                row[4] = event["count"]
+            row[7] = _iso(time.time())
+            change = self.board.update(code, event["status"], time.time())
+            if change:
+                row[5], row[6] = change
+        elif event["kind"] == "site_status":
+            row[5], row[6] = event["status"], event["reason"]
+        self.dirty.add(code)
+
+    def tick(self) -> None:
+        for code, status, reason in self.board.tick(time.time()):
+            if code in self.rows:
+                self.rows[code][5:7] = [status, reason]
+                self.dirty.add(code)
+        self._count_sites()
+
+    def _count_sites(self) -> None:
+        self.metrics.sites.clear()
+        self.metrics.sites.update(row[5] for row in self.rows.values())
+
+    def snapshot(self, site_ids: frozenset[int] | None) -> dict:
+        rows = [row for code, row in self.rows.items() if _visible(self.ids[code], site_ids)]
+        return {"type": "snapshot", "columns": COLUMNS, "rows": rows}
+
+    def delta(self, codes: set[str], site_ids: frozenset[int] | None) -> dict | None:
+        rows = [self.rows[c] for c in codes if _visible(self.ids[c], site_ids)]
+        return {"type": "delta", "rows": rows} if rows else None
+
+    async def broadcast(self) -> None:
+        """Send what changed since the last broadcast to every client, concurrently."""
+        if not self.dirty:
+            return
+        codes, self.dirty = self.dirty, set()
+        await asyncio.gather(*(self._send(client, codes) for client in list(self.clients)))
+
+    async def _send(self, client: Client, codes: set[str]) -> None:
+        message = self.delta(codes, client.site_ids)
+        if message is None:
+            return
+        try:
+            await asyncio.wait_for(client.ws.send_str(json.dumps(message)), SEND_TIMEOUT_S)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self.clients.discard(client)  # too slow or gone: it reconnects and resyncs
+            await client.ws.close()
+
+
+def _visible(site_id: int, allowed: frozenset[int] | None) -> bool:
+    return allowed is None or site_id in allowed
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+LIVE = web.AppKey("live", LiveState)
+
+
+async def live_context(app: web.Application) -> AsyncIterator[None]:
+    """Load the state, follow the bus, broadcast on an interval; all stopped with the app."""
+    state = app[LIVE] = LiveState(app[SETTINGS])
+    await asyncio.to_thread(state.load, app[ENGINE])
+    tasks = [
+        asyncio.create_task(_follow(state, app[BUS])),
+        asyncio.create_task(_broadcast(state, app[SETTINGS].web.live_interval_s)),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for client in list(state.clients):
+        await client.ws.close()
+
+
+async def _follow(state: LiveState, bus: EventBus) -> None:
+    async for event in bus.subscribe():
+        state.on_event(event)
+
+
+async def _broadcast(state: LiveState, interval: float) -> None:
+    next_tick = time.monotonic() + TICK_S
+    while True:
+        await asyncio.sleep(interval)
+        if time.monotonic() >= next_tick:
+            state.tick()
+            next_tick += TICK_S
+        try:
+            await state.broadcast()
+        except Exception:  # a broadcast bug must not end live updates for good
+            log.exception("live broadcast failed")
+
+
+@routes.get("/api/v1/live")
+async def live_socket(request: web.Request) -> web.WebSocketResponse:
+    """WebSocket: a snapshot of the sites the user may see, then deltas."""
+    principal = require(request)
+    state = request.app[LIVE]
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    client = Client(ws, principal, principal.site_ids)
+    await ws.send_str(json.dumps(state.snapshot(client.site_ids)))
+    state.clients.add(client)
+    state.metrics.clients = len(state.clients)
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.TEXT and message.data == "resync":
+                with contextlib.suppress(ConnectionError):
+                    await ws.send_str(json.dumps(state.snapshot(client.site_ids)))
+    finally:
+        state.clients.discard(client)
+        state.metrics.clients = len(state.clients)
+    return ws

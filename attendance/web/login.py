@@ -1,0 +1,73 @@
+"""Signing in and out: a form for browsers, JSON for scripts that prefer a session to a token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from attendance.errors import BadInput
+from attendance.users import login, logout
+from attendance.web.auth import COOKIE, PRINCIPAL
+from attendance.web.db import in_transaction
+from attendance.web.keys import SETTINGS
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/login")
+async def api_login(request: web.Request) -> web.Response:
+    """JSON {"username", "password"} → the login cookie and {"csrf_token"} for later writes."""
+    body = await json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise web.HTTPBadRequest(text="send JSON {'username': str, 'password': str}")
+    token, csrf = await _login(request, username, password)
+    response = web.json_response({"username": username, "csrf_token": csrf})
+    _set_cookie(request, response, token)
+    return response
+
+
+@routes.post("/api/v1/logout")
+async def api_logout(request: web.Request) -> web.Response:
+    if token := request.cookies.get(COOKIE):
+        await in_transaction(request, logout, token)
+    response = web.json_response({"signed_out": request[PRINCIPAL] is not None})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def _login(request: web.Request, username: str, password: str) -> tuple[str, str]:
+    hours = request.app[SETTINGS].web.login_hours
+    try:
+        return await in_transaction(
+            request, login, username, password, timedelta(hours=hours), datetime.now(UTC)
+        )
+    except BadInput as exc:
+        raise web.HTTPUnauthorized(text=str(exc)) from None
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    settings = request.app[SETTINGS].web
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+        secure=settings.secure_cookies,
+        max_age=int(settings.login_hours * 3600),
+    )
+
+
+async def json_body(request: web.Request) -> dict:
+    """The request's JSON object, or 400 saying what is wrong with it."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
