@@ -16,15 +16,15 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/login")
-async def api_login(request: web.Request) -> web.Response:
+async def apisign_in(request: web.Request) -> web.Response:
     """JSON {"username", "password"} → the login cookie and {"csrf_token"} for later writes."""
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise web.HTTPBadRequest(text="send JSON {'username': str, 'password': str}")
-    token, csrf = await _login(request, username, password)
+    token, csrf = await sign_in(request, username, password)
     response = web.json_response({"username": username, "csrf_token": csrf})
-    _set_cookie(request, response, token)
+    set_login_cookie(request, response, token)
     return response
 
 
@@ -37,7 +37,7 @@ async def api_logout(request: web.Request) -> web.Response:
     return response
 
 
-async def _login(request: web.Request, username: str, password: str) -> tuple[str, str]:
+async def sign_in(request: web.Request, username: str, password: str) -> tuple[str, str]:
     hours = request.app[SETTINGS].web.login_hours
     try:
         return await in_transaction(
@@ -47,7 +47,7 @@ async def _login(request: web.Request, username: str, password: str) -> tuple[st
         raise web.HTTPUnauthorized(text=str(exc)) from None
 
 
-def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     settings = request.app[SETTINGS].web
     response.set_cookie(
         COOKIE,
