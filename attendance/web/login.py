@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/login")
-async def apisign_in(request: web.Request) -> web.Response:
+async def api_login(request: web.Request) -> web.Response:
     """JSON {"username", "password"} → the login cookie and {"csrf_token"} for later writes."""
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
