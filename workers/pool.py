@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 
 from workers.analysis import Counted, CountJob, count_frame
@@ -21,6 +22,7 @@ def _start_process() -> None:
 
     from attendance.vision.detectors import load_models
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     cv2.setNumThreads(1)  # parallelism comes from the processes
     # Counting is the elastic work: grabbing and screening every frame on time comes first.
     os.nice(DETECTION_NICENESS)
