@@ -138,6 +138,12 @@ class IdentifySettings(Section):
         le=1,
         description="The best person must be this much closer than any other, else 'ambiguous'.",
     )
+    min_face_px: int = Field(
+        40,
+        ge=20,
+        le=200,
+        description="Smaller faces (px, mean of width and height) are counted, not identified.",
+    )
 
 
 class EstimateSettings(Section):

@@ -1,8 +1,9 @@
 """Who the faces of a site's counted frame are, decided in the sampler (microseconds a face):
 matched against the site's enrolled people, the rest grouped into the site's strangers.
 
-A regional recount re-encodes only the faces it found anew; the faces it kept carry their
-verdict from the last count, so every counted sample has a verdict for every face.
+The detection process encodes only the faces that overlap no face of the last count (seated
+people do not move); the others carry their verdict over, so every counted sample has a verdict
+for every face large enough to identify.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from attendance.config import IdentifySettings
-from attendance.vision.boxes import Box
+from attendance.vision.boxes import Box, size
 from attendance.vision.identify import (
     ENCODING_SIZE,
     Decision,
@@ -22,6 +23,7 @@ from attendance.vision.identify import (
     Identity,
     Strangers,
     from_bytes,
+    same_faces,
 )
 
 
@@ -46,21 +48,32 @@ class SiteIdentity:
     def identify(
         self, boxes: Sequence[Box], encodings: dict[Box, np.ndarray]
     ) -> list[dict[str, Any]]:
-        """Identification rows (without sample id) for the faces of a count: `encodings` holds
-        the faces found anew, the others were kept from the last count."""
+        """Identification rows (without sample id) for the faces of a count: a face in
+        `encodings` is matched anew, one without takes the verdict of the last count's face it
+        overlaps (`same_faces`), with its own box.
+
+        A face smaller than `min_face_px` gets no row: it is counted (the sample's boxes hold
+        it), not identified. An 'unknown' row would read as someone unregistered, and its
+        unreliable encoding would match wrongly or found a stranger who is not one."""
+        faces = [box for box in boxes if size(box) >= self.settings.min_face_px]
+        waiting = [box for box in faces if box not in encodings]
+        last = list(self.last)
         carried = {
-            box: self.last[box] for box in boxes if box not in encodings and box in self.last
+            waiting[i]: self.last[last[j]] | {"box": _box(waiting[i])}
+            for i, j in same_faces(waiting, last)
         }
-        fresh = [box for box in boxes if box in encodings]
+        fresh = [box for box in faces if box in encodings]
         found = np.array([encodings[box] for box in fresh]).reshape(-1, ENCODING_SIZE)
         verdicts = self.gallery.match(found, self.settings.tolerance, self.settings.margin)
         unknown = [i for i, verdict in enumerate(verdicts) if verdict.decision == Decision.UNKNOWN]
         in_frame = {row["stranger_label"] for row in carried.values()}
         labels = dict(zip(unknown, self.strangers.assign(found[unknown], in_frame), strict=True))
-        self.last = carried | {
+        rows = carried | {
             box: _row(box, verdict, labels.get(i))
             for i, (box, verdict) in enumerate(zip(fresh, verdicts, strict=True))
         }
+        # In the count's order: the next job's `identified`, so that both sides pair alike.
+        self.last = {box: rows[box] for box in faces if box in rows}
         return list(self.last.values())
 
 
@@ -69,6 +82,10 @@ def _row(box: Box, verdict: Identity, stranger: int | None) -> dict[str, Any]:
         "roster_entry_id": verdict.label,
         "decision": str(verdict.decision),
         "distance": verdict.distance,
-        "box": [int(value) for value in box],
+        "box": _box(box),
         "stranger_label": stranger,
     }
+
+
+def _box(box: Box) -> list[int]:
+    return [int(value) for value in box]

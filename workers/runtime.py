@@ -182,6 +182,7 @@ class EmbeddedRuntime:
                 model=self.sampling.model,
                 roi=roi,
                 identify=identity is not None,
+                min_face_px=self.identify.min_face_px,
             )
             runs.append(SiteRun(site, cadence, policy, memory=_remembered(site), identity=identity))
         log.info("identifying faces at %d sites", sum(run.identity is not None for run in runs))
@@ -287,6 +288,7 @@ class EmbeddedRuntime:
                 analysis = settle(now, run.memory, screening, counted.result)
                 if run.identity is not None:
                     faces = run.identity.identify(counted.result.boxes, counted.encodings)
+                    run.memory.identified = tuple(run.identity.last)
                 if screening.job.mode == "calibrate" and run.memory.perspective is not None:
                     self.writer.learned(run.site.id, _perspective_json(run.memory))
         detector = dict(analysis.detector)

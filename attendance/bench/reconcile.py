@@ -34,7 +34,7 @@ def bench_reconcile(sites: int, people: int, db: str | None, seed: int, report) 
             run_cli("init", "--db", url)
             run_cli("sites", "import", str(site_file), "--db", url)
             run_cli("conference", "create", "BENCH", "--name", "Benchmark", "--db", url)
-            start = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+            start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
             run_cli(
                 "session",
                 "create",

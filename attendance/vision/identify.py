@@ -16,12 +16,13 @@ from functools import cache
 import cv2
 import numpy as np
 
-from attendance.vision.boxes import Box
+from attendance.vision.boxes import Box, match
 from attendance.vision.detectors import load_models
 
 ENCODING_SIZE = 128
 ENCODING_DTYPE = np.dtype("<f8")  # how FaceEncoding.encoding stores it
 PHOTO_MAX_SIDE = 1280  # px: a portrait's face stays large; a 12 MP phone photo would take seconds
+SAME_FACE_IOU = 0.5  # seated people do not move: two counts' boxes overlapping this much: one face
 
 
 class Decision(StrEnum):
@@ -57,6 +58,13 @@ def encode_faces(image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
     if not boxes:
         return np.empty((0, ENCODING_SIZE))
     return np.array(_api().face_encodings(image, known_face_locations=[tuple(b) for b in boxes]))
+
+
+def same_faces(faces: Sequence[Box], last: Sequence[Box]) -> list[tuple[int, int]]:
+    """(face index, last index) of the faces that are a face of the last count, one to one: they
+    keep its verdict instead of being encoded again. The detection process and the sampler must
+    pair alike, so both call this."""
+    return match(faces, last, SAME_FACE_IOU)
 
 
 def encode_photo(image: np.ndarray) -> np.ndarray:

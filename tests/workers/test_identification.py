@@ -1,5 +1,6 @@
 """Identification in the sampler on real photographs: verdicts per face, strangers across
-frames, faces a regional recount kept, storage with the sample, and the runtime end to end."""
+frames, verdicts carried to the faces that did not move (not encoded again), faces too small to
+identify, storage with the sample, and the runtime end to end."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ from attendance.importing.sites import import_sites
 from attendance.store.db import transaction
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import Identification, RosterEntry, Sample
+from attendance.vision.boxes import size
 from attendance.vision.identify import encode_photo
+from attendance.vision.perspective import Perspective
 from tests.helpers import PHOTOS, person, side_by_side, site, write_roster, write_sites
+from workers.analysis import Policy, SiteMemory, count_frame, screen, settle
 from workers.identification import SiteIdentity
 from workers.pool import DetectionPool
 from workers.runtime import EmbeddedRuntime
@@ -33,7 +37,9 @@ from workers.schedule import as_datetime
 from workers.writer import SampleWriter
 
 SETTINGS = IdentifySettings()
+POLICY = Policy(recount_every_s=300, refresh_every_s=1800, frozen_after_s=60, identify=True)
 OBAMA, BIDEN, OTHER = (10, 110, 110, 10), (10, 330, 110, 230), (120, 110, 220, 10)
+SMALL = (10, 530, 40, 500)  # 30 px: under identify.min_face_px
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +69,7 @@ def test_verdicts_strangers_and_faces_kept_by_a_regional_recount(faces):
         OTHER: ("match", 7, None),
     }
 
-    # A full recount encodes every face; the stranger is recognised as the same one.
+    # A face that moved away is encoded again; the stranger is recognised as the same one.
     moved = (200, 330, 300, 230)
     full = identity.identify([moved], {moved: faces["biden"]})
     assert _verdicts(full) == {moved: ("unknown", None, 4)}
@@ -75,6 +81,80 @@ def test_a_stranger_kept_in_the_frame_is_not_given_to_a_new_face(faces):
     # The same face found again elsewhere while the first is kept: two people, two strangers.
     again = identity.identify([BIDEN, OTHER], {OTHER: faces["biden"]})
     assert _verdicts(again) == {BIDEN: ("unknown", None, 1), OTHER: ("unknown", None, 2)}
+
+
+def test_a_face_that_barely_moved_keeps_its_verdict_with_its_new_box(faces):
+    identity = SiteIdentity.load([(7, faces["obama"].tobytes())], SETTINGS, last_stranger=0)
+    identity.identify([OBAMA, BIDEN], {OBAMA: faces["obama2"], BIDEN: faces["biden"]})
+    shifted = (20, 118, 118, 18)  # IoU 0.72 with OBAMA
+    assert _verdicts(identity.identify([shifted, BIDEN], {})) == {
+        shifted: ("match", 7, None),
+        BIDEN: ("unknown", None, 1),
+    }
+
+
+def test_a_face_too_small_to_identify_gets_no_verdict_nor_stranger_label(faces):
+    """Even when given its encoding: under min_face_px it is counted, never identified."""
+    identity = SiteIdentity.load([(7, faces["obama"].tobytes())], SETTINGS, last_stranger=0)
+    rows = identity.identify([OBAMA, SMALL], {OBAMA: faces["obama2"], SMALL: faces["biden"]})
+    assert _verdicts(rows) == {OBAMA: ("match", 7, None)}
+    rows = identity.identify([BIDEN], {BIDEN: faces["biden"]})
+    assert _verdicts(rows) == {BIDEN: ("unknown", None, 1)}  # the small face took no label
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, np.ndarray]:
+    return {path.stem: read_image(path) for path in sorted(PHOTOS.glob("*.jpg"))}
+
+
+def _count(now: float, memory: SiteMemory, identity: SiteIdentity, image: np.ndarray):
+    """One frame as the sampler handles it, with the detection process's part in this process."""
+    screening = screen(now, memory, POLICY, image=image)
+    counted = count_frame(screening.job)
+    settle(now, memory, screening, counted.result)
+    rows = identity.identify(counted.result.boxes, counted.encodings)
+    memory.identified = tuple(identity.last)
+    return screening.job, counted, rows
+
+
+def test_a_full_recount_encodes_only_the_faces_that_moved(faces, photos):
+    """A recount of seated people encodes nobody (~80 ms a face in a detection process) and keeps
+    their verdicts; a face that moved far is not the same seat's, so it is encoded again."""
+    gap = np.zeros((640, 300, 3), np.uint8)
+    seated = side_by_side(photos["obama2"], photos["biden"], gap)
+    # The line through these faces (89 px at row 110, 140 px at row 235), learned by a past run.
+    memory = SiteMemory(perspective=Perspective(45, 0.4, 110, 235, 5), learned_at=0)
+    identity = SiteIdentity.load([(7, faces["obama"].tobytes())], SETTINGS, last_stranger=0)
+
+    job, counted, first = _count(0, memory, identity, seated)
+    assert (job.mode, len(counted.encodings)) == ("full", 2)
+    assert counted.result.timings["encode"] > 0
+    assert sorted(_verdicts(first).values(), key=str) == [
+        ("match", 7, None),
+        ("unknown", None, 1),
+    ]
+
+    job, counted, again = _count(300, memory, identity, seated)  # recount_every_s passed
+    assert (job.mode, job.identified) == ("full", tuple(counted.result.boxes))
+    assert counted.encodings == {} and "encode" not in counted.result.timings
+    assert again == first
+
+    away = side_by_side(photos["obama2"], gap, photos["biden"])
+    job, counted, moved = _count(600, memory, identity, away)
+    (biden,) = counted.encodings
+    assert biden[3] > photos["obama2"].shape[1] + gap.shape[1]  # the face that moved
+    seated_obama = {box: row for box, row in _verdicts(first).items() if row[0] == "match"}
+    assert _verdicts(moved) == seated_obama | {biden: ("unknown", None, 1)}
+
+
+def test_a_face_too_small_is_counted_but_not_encoded(faces, photos):
+    small = cv2.resize(photos["obama3"], None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    identity = SiteIdentity.load([(7, faces["obama"].tobytes())], SETTINGS, last_stranger=0)
+    _, counted, rows = _count(0, SiteMemory(), identity, side_by_side(photos["obama2"], small))
+    large, tiny = sorted(counted.result.boxes, key=size, reverse=True)
+    assert size(tiny) < SETTINGS.min_face_px <= size(large)
+    assert list(counted.encodings) == [large]
+    assert _verdicts(rows) == {large: ("match", 7, None)}
 
 
 def _prepare(engine, tmp_path: Path, stream_url: str, cadence: int = 60) -> int:

@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", attendance.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", attendance.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_login_sessions_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_login_sessions_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
         sa.UniqueConstraint("token_sha256", name=op.f("uq_login_sessions_token_sha256")),
     )
