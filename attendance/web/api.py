@@ -1,7 +1,7 @@
-"""The REST API under /api/v1 (see /api/openapi.json)."""
+"""The REST API under /api/v1 (see /api/openapi.json), one module per resource."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from attendance.web import api_headcounts, api_sessions, api_sites, openapi
 
-routes = web.RouteTableDef()
+routes = [*api_sites.routes, *api_headcounts.routes, *api_sessions.routes, *openapi.routes]

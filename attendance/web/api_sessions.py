@@ -1,0 +1,91 @@
+"""Conference sessions through the API, with their estimates and the roster reconciliation.
+
+Sessions are the same for everyone; the per-site figures of a session only for sites the caller
+may see.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from attendance.config import Settings
+from attendance.reconcile import reconcile_session
+from attendance.store import api_queries as q
+from attendance.text import fold
+from attendance.users import Principal
+from attendance.web.api_common import choice_param, page_of, paged, send
+from attendance.web.auth import require
+from attendance.web.db import in_transaction
+from attendance.web.keys import SETTINGS
+
+RECONCILE_STATUSES = ("ok", "under", "over", "feed_problem", "no_data")
+SESSION_ID = r"{id:\d{1,18}}"  # anything else is no session: 404, never a database error
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    require(request)
+    page = page_of(request)
+    items, total = await in_transaction(request, q.sessions_page, page)
+    return paged(items, total, page)
+
+
+@routes.get(f"/api/v1/sessions/{SESSION_ID}")
+async def get_session(request: web.Request) -> web.Response:
+    require(request)
+    return send(await in_transaction(request, q.session_row, _session_id(request)))
+
+
+@routes.get(f"/api/v1/sessions/{SESSION_ID}/estimates")
+async def list_estimates(request: web.Request) -> web.Response:
+    """The estimates stored by the last reconciliation, by site code."""
+    principal, page = require(request), page_of(request)
+    items, total = await in_transaction(
+        request, _estimates, principal.site_ids, _session_id(request), page
+    )
+    return paged(items, total, page)
+
+
+def _estimates(
+    session: Session, visible: frozenset[int] | None, session_id: int, page: q.Page
+) -> tuple:
+    q.conference_session(session, session_id)
+    return q.estimates_page(session, session_id, visible, page)
+
+
+@routes.get(f"/api/v1/sessions/{SESSION_ID}/reconciliation")
+async def reconciliation(request: web.Request) -> web.Response:
+    """Every visible site's result, recomputed from the samples now (estimates stored again)."""
+    principal, page = require(request), page_of(request)
+    status = choice_param(request, "status", RECONCILE_STATUSES)
+    province = request.query.get("province")
+    settings = request.app[SETTINGS]
+    results = await in_transaction(request, _reconcile, principal, _session_id(request), settings)
+    kept = [r for r in results if _keeps(r, status, province)]
+    return paged(page.of(kept), len(kept), page)
+
+
+def _reconcile(
+    session: Session, principal: Principal, session_id: int, settings: Settings
+) -> list[dict[str, Any]]:
+    found = q.conference_session(session, session_id)
+    results = [r.as_dict() for r in reconcile_session(session, found, settings, datetime.now(UTC))]
+    if principal.site_ids is None:
+        return results
+    visible = q.site_codes(session, principal.site_ids)
+    return [r for r in results if r["code"] in visible]
+
+
+def _keeps(result: dict[str, Any], status: str | None, province: str | None) -> bool:
+    return (status is None or result["status"] == status) and (
+        not province or fold(result["province"]) == fold(province)
+    )
+
+
+def _session_id(request: web.Request) -> int:
+    return int(request.match_info["id"])

@@ -1,0 +1,98 @@
+"""Sites through the API: the list, one site with its latest sample, its samples and roster.
+
+Operators see only the sites of their scope; any other site answers 404, as an unknown one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from attendance.store import api_queries as q
+from attendance.users import Principal
+from attendance.web.api_common import choice_param, int_param, page_of, paged, send
+from attendance.web.auth import require
+from attendance.web.db import in_transaction
+from attendance.web.live import COLUMNS, LIVE
+
+SITE_STATUSES = ("live", "degraded", "stale", "offline", "disabled")
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/sites")
+async def list_sites(request: web.Request) -> web.Response:
+    principal, page = require(request), page_of(request)
+    wanted = q.SiteFilter(
+        visible=principal.site_ids,
+        province=request.query.get("province"),
+        q=request.query.get("q"),
+        status=choice_param(request, "status", SITE_STATUSES),
+        status_of=status_reader(request),
+    )
+    items, total = await in_transaction(request, q.sites_page, wanted, page)
+    for item in items:
+        item["status"] = wanted.status_of(item)
+    return paged(items, total, page)
+
+
+@routes.get("/api/v1/sites/{code}")
+async def get_site(request: web.Request) -> web.Response:
+    """The site, its live status, its latest sample and its calibration factor."""
+    principal = require(request)
+    site = await in_transaction(request, _site, principal, request.match_info["code"])
+    site["status"] = status_reader(request)(site)
+    return send(site)
+
+
+def _site(session: Session, principal: Principal, code: str) -> dict[str, Any]:
+    found = q.readable_site(session, code, principal.can_read)
+    site = q.site_details(session, [found.id])[0]
+    site["latest_sample"] = q.latest_sample(session, found.id)
+    return site
+
+
+@routes.get("/api/v1/sites/{code}/samples")
+async def list_samples(request: web.Request) -> web.Response:
+    principal, page = require(request), page_of(request)
+    session_id = int_param(request, "session", None, 1, None)
+    items, total = await in_transaction(
+        request, _samples, principal, request.match_info["code"], page, session_id
+    )
+    return paged(items, total, page)
+
+
+def _samples(
+    session: Session, principal: Principal, code: str, page: q.Page, session_id: int | None
+) -> tuple:
+    site = q.readable_site(session, code, principal.can_read)
+    if session_id is not None:
+        q.conference_session(session, session_id)  # 404 for an unknown one, not an empty page
+    return q.samples_page(session, site.id, page, session_id)
+
+
+@routes.get("/api/v1/sites/{code}/roster")
+async def list_roster(request: web.Request) -> web.Response:
+    principal, page = require(request), page_of(request)
+    items, total = await in_transaction(
+        request, _roster, principal, request.match_info["code"], page
+    )
+    return paged(items, total, page)
+
+
+def _roster(session: Session, principal: Principal, code: str, page: q.Page) -> tuple:
+    site = q.readable_site(session, code, principal.can_read)
+    return q.roster_page(session, site.id, page)
+
+
+def status_reader(request: web.Request) -> Callable[[dict[str, Any]], str]:
+    """A site row's status: `disabled`, else the live board's (copied now, read in a thread)."""
+    at = COLUMNS.index("status")
+    live = {code: row[at] for code, row in request.app[LIVE].rows.items()}
+
+    def status_of(row: dict[str, Any]) -> str:
+        return live.get(row["code"], "offline") if row["enabled"] else "disabled"
+
+    return status_of
