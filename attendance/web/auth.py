@@ -14,7 +14,7 @@ from attendance.users import Principal, from_login, from_token
 from attendance.web.db import in_transaction
 
 COOKIE = "attendance_login"
-PRINCIPAL = "principal"
+PRINCIPAL = web.RequestKey("principal", object)  # Principal | None
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
