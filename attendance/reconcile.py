@@ -55,18 +55,25 @@ class SiteResult:
 
 
 def reconcile_session(
-    db: Session, conference_session: ConferenceSession, settings: Settings, now: datetime
+    db: Session,
+    conference_session: ConferenceSession,
+    settings: Settings,
+    now: datetime,
+    codes: list[str] | None = None,
 ) -> list[SiteResult]:
-    """Every enabled site's result for the session, estimates stored on the way."""
-    sites = [site for site in sites_of(db) if site["enabled"]]
-    figures = _estimates(db, conference_session, settings, now, {s["id"]: s for s in sites})
-    roster = roster_counts(db)
-    enrolled = enrolled_people(db)
-    seen = presence(db, conference_session.id)
+    """Every enabled site's result for the session (or those of `codes`), estimates stored on
+    the way."""
+    sites = [site for site in sites_of(db, codes) if site["enabled"]]
+    site_ids = None if codes is None else [site["id"] for site in sites]
+    by_id = {s["id"]: s for s in sites}
+    figures = _estimates(db, conference_session, settings, now, by_id, site_ids)
+    roster = roster_counts(db, site_ids)
+    enrolled = enrolled_people(db, site_ids)
+    seen = presence(db, conference_session.id, site_ids)
     identified: dict[int, set[int]] = {}
     entry_site = {}
     if seen.people:
-        entry_site = {row["id"]: row["site_id"] for row in roster_of(db)}
+        entry_site = {row["id"]: row["site_id"] for row in roster_of(db, site_ids)}
     for entry_id in seen.people:
         if entry_id in entry_site:
             identified.setdefault(entry_site[entry_id], set()).add(entry_id)
@@ -85,10 +92,10 @@ def reconcile_session(
     ]
 
 
-def _estimates(db, conference_session, settings, now, sites) -> dict[int, Figures]:
+def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[int, Figures]:
     until = min(now, conference_session.ends_at)
     figures, rows = {}, []
-    for site_id, samples in session_samples(db, conference_session.id):
+    for site_id, samples in session_samples(db, conference_session.id, site_ids):
         site = sites.get(site_id)
         if site is None:
             continue

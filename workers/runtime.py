@@ -299,6 +299,8 @@ class EmbeddedRuntime:
             self.progress.gated += 1
             detector["counted_slot"] = run.counted_slot
         detector["flags"] = list(analysis.flags)
+        if analysis.size:
+            detector["size"] = list(analysis.size)  # width, height: to draw boxes on the frame
         return {
             "status": analysis.status,
             "captured_at": frame.captured_at,

@@ -66,11 +66,26 @@ def bench_reconcile(sites: int, people: int, db: str | None, seed: int, report) 
 
 
 def _generate(url: str, people: int, start: datetime, rng: random.Random) -> int:
-    """Roster entries spread over the sites (5% exempt) and a count per site and slot."""
+    """Roster entries spread over the sites and a count per site and slot."""
     engine = make_engine(DatabaseSettings(url=url))
     with transaction(engine) as session:
-        site_ids = list(session.scalars(select(Site.id).order_by(Site.id)))
         session_id = session.scalar(select(ConferenceSession.id))
+    per_site = generate_roster(engine, people, rng)
+    now = datetime.now(UTC)
+    samples = (
+        _sample(rng, site_id, session_id, start + timedelta(minutes=slot), size, now)
+        for site_id, size in per_site.items()
+        for slot in range(SLOTS)
+    )
+    written = _insert(engine, Sample, samples)
+    engine.dispose()
+    return written
+
+
+def generate_roster(engine, people: int, rng: random.Random) -> dict[int, int]:
+    """`people` roster entries spread evenly over the sites, 5% exempt; site id → how many."""
+    with transaction(engine) as session:
+        site_ids = list(session.scalars(select(Site.id).order_by(Site.id)))
     per_site = {site_id: people // len(site_ids) for site_id in site_ids}
     for site_id in site_ids[: people % len(site_ids)]:
         per_site[site_id] += 1
@@ -90,14 +105,7 @@ def _generate(url: str, people: int, start: datetime, rng: random.Random) -> int
         for n in range(size)
     )
     _insert(engine, RosterEntry, roster)
-    samples = (
-        _sample(rng, site_id, session_id, start + timedelta(minutes=slot), size, now)
-        for site_id, size in per_site.items()
-        for slot in range(SLOTS)
-    )
-    written = _insert(engine, Sample, samples)
-    engine.dispose()
-    return written
+    return per_site
 
 
 def _sample(rng, site_id, session_id, slot, roster_size, now) -> dict:

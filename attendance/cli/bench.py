@@ -8,6 +8,7 @@ import click
 
 from attendance.bench.imports import bench_roster_import
 from attendance.bench.reconcile import bench_reconcile
+from attendance.bench.web import bench_web
 from attendance.errors import BadInput
 
 
@@ -115,6 +116,23 @@ def bench_workers_command(
 def bench_reconcile_command(sites: int, people: int, seed: int, db: str | None) -> None:
     """Reconcile a 2-hour session of SITES sites and PEOPLE roster entries; time and memory."""
     figures = bench_reconcile(sites, people, db, seed, click.echo)
+    click.echo(json.dumps(figures))
+
+
+@bench.command("web")
+@click.option("--sites", type=click.IntRange(1, 63 * 999), default=12_000, show_default=True)
+@click.option("--clients", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(1, 5000),
+    default=200,
+    show_default=True,
+    help="Simulated samples per second published to the live bus.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+def bench_web_command(sites: int, clients: int, rate: float, port: int) -> None:
+    """Dashboard under load: first render, update delay, main-thread stalls, server memory."""
+    figures = bench_web(sites, clients, rate, port, click.echo)
     click.echo(json.dumps(figures))
 
 

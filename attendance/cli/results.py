@@ -100,7 +100,7 @@ def report_site(code: str, ref: str | None, settings: Settings) -> None:
     with transaction(open_engine(settings)) as db:
         site = site_by_code(db, code)
         conference_session = find_session(db, ref) if ref else latest_session(db, datetime.now(UTC))
-        results = reconcile_session(db, conference_session, settings, datetime.now(UTC))
+        results = reconcile_session(db, conference_session, settings, datetime.now(UTC), [code])
         result = next((r for r in results if r.code == code), None)
         if result is None:
             raise BadInput(f"site {code} is disabled: it is not reconciled")

@@ -118,8 +118,10 @@ def save_estimates(session: Session, session_id: int, rows: list[dict[str, Any]]
         session.execute(insert(Estimate), rows[start : start + BATCH])
 
 
-def roster_counts(session: Session) -> dict[int, tuple[int, int]]:
-    """Site id → (registered, exempt) among active roster entries."""
+def roster_counts(
+    session: Session, site_ids: Sequence[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Site id → (registered, exempt) among active roster entries (of some sites, or all)."""
     query = (
         select(
             RosterEntry.site_id,
@@ -129,13 +131,15 @@ def roster_counts(session: Session) -> dict[int, tuple[int, int]]:
         .where(RosterEntry.active)
         .group_by(RosterEntry.site_id)
     )
+    if site_ids is not None:
+        query = query.where(RosterEntry.site_id.in_(site_ids))
     return {
         site_id: (registered, int(exempt or 0))
         for site_id, registered, exempt in session.execute(query)
     }
 
 
-def enrolled_people(session: Session) -> dict[int, set[int]]:
+def enrolled_people(session: Session, site_ids: Sequence[int] | None = None) -> dict[int, set[int]]:
     """Site id → roster entries that identification can recognise (consent and a photo)."""
     query = (
         select(RosterEntry.site_id, RosterEntry.id)
@@ -146,6 +150,8 @@ def enrolled_people(session: Session) -> dict[int, set[int]]:
         )
         .distinct()
     )
+    if site_ids is not None:
+        query = query.where(RosterEntry.site_id.in_(site_ids))
     enrolled: dict[int, set[int]] = {}
     for site_id, entry_id in session.execute(query):
         enrolled.setdefault(site_id, set()).add(entry_id)

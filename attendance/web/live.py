@@ -61,14 +61,10 @@ class LiveState:
         """Every enabled site with its latest sample, as the dashboard opens."""
         with transaction(engine) as session:
             rows = site_rows(session)
-        now = time.time()
         for row in rows:
             at = row["at"].timestamp() if row["at"] else None
             if at is not None:
                 self.board.update(row["code"], row["last_status"], at)
-            self.board.tick(now)
-            state = self.board.sites.get(row["code"])
-            status, reason = (state.status, state.reason) if state else ("offline", "no sample yet")
             self.ids[row["code"]] = row["id"]
             self.rows[row["code"]] = [
                 row["code"],
@@ -76,10 +72,13 @@ class LiveState:
                 row["province"],
                 row["expected"],
                 row["count"],
-                status,
-                reason,
+                "offline",
+                "no sample yet",
                 _iso(at),
             ]
+        self.board.tick(time.time())  # once for all: stale or offline by the samples' age
+        for code, state in self.board.sites.items():
+            self.rows[code][5:7] = [state.status, state.reason]
         self._count_sites()
 
     def on_event(self, event: dict) -> None:

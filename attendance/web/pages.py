@@ -1,7 +1,113 @@
-"""The dashboard's pages (Vietnamese by default, English on request)."""
+"""The dashboard's pages (Vietnamese by default, English on request).
+
+Pages are server-rendered shells; the numbers on them come live over the WebSocket
+(/api/v1/live) and are drawn by our own small scripts in static/. Every page needs a login and
+sends the reader to /login otherwise.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+from datetime import UTC, datetime
+from pathlib import Path
 
+from aiohttp import web
+from yarl import URL
+
+from attendance.errors import RecordNotFound
+from attendance.users import Principal, logout
+from attendance.web.auth import COOKIE, PRINCIPAL
+from attendance.web.db import in_transaction
+from attendance.web.keys import SETTINGS
+from attendance.web.live import COLUMNS, LIVE
+from attendance.web.login import set_login_cookie, sign_in
+from attendance.web.pages_render import not_found, render
+from attendance.web.pages_site import site_view
+
+STATIC = Path(__file__).parent / "static"
+STATUSES = ("live", "stale", "offline", "degraded")
+SITE_COLUMNS = ("code", "name", "province", "expected", "count", "rate", "status", "reason", "at")
 routes = web.RouteTableDef()
+routes.static("/static", STATIC)
+
+
+def signed_in(request: web.Request) -> Principal:
+    """The principal, or a redirect to the login form that comes back here afterwards."""
+    principal = request[PRINCIPAL]
+    if principal is None:
+        raise web.HTTPFound(str(URL("/login").with_query(next=request.path_qs)))
+    return principal
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a login link must not send the user elsewhere."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.Response:
+    if request[PRINCIPAL] is not None:
+        raise web.HTTPFound(_safe_next(request.query.get("next")))
+    return render(request, "login.html", next=_safe_next(request.query.get("next")))
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    try:
+        token, _csrf = await sign_in(request, username, password)
+    except web.HTTPUnauthorized:
+        return render(
+            request, "login.html", status=401, failed=True, username=username, next=target
+        )
+    response = _see_other(target)
+    set_login_cookie(request, response, token)
+    return response
+
+
+@routes.post("/logout")
+async def logout_submit(request: web.Request) -> web.Response:
+    """The CSRF field was checked by the auth middleware, as for every cookie write."""
+    if token := request.cookies.get(COOKIE):
+        await in_transaction(request, logout, token)
+    response = _see_other("/login")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    """After a form POST, the browser GETs `location`: a reload does not post again."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+@routes.get("/")
+async def overview(request: web.Request) -> web.Response:
+    signed_in(request)
+    return render(request, "overview.html", nav="overview", statuses=STATUSES)
+
+
+@routes.get("/sites")
+async def sites(request: web.Request) -> web.Response:
+    signed_in(request)
+    return render(request, "sites.html", nav="sites", statuses=STATUSES, columns=SITE_COLUMNS)
+
+
+@routes.get("/sites/{code}")
+async def site_page(request: web.Request) -> web.Response:
+    principal = signed_in(request)
+    code = request.match_info["code"]
+    settings, now = request.app[SETTINGS], datetime.now(UTC)
+    try:
+        view = await in_transaction(
+            request, site_view, code, principal, request.query.get("session"), settings, now
+        )
+    except RecordNotFound:
+        return not_found(request)
+    if view is None:
+        return not_found(request)
+    row = request.app[LIVE].rows.get(code)
+    live = dict(zip(COLUMNS, row, strict=True)) if row else None
+    return render(request, "site.html", nav="sites", view=view, live=live)

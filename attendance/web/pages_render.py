@@ -1,0 +1,66 @@
+"""Rendering a dashboard page: the template, the reader's language, the security headers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from attendance.users import Principal
+from attendance.web.auth import PRINCIPAL
+from attendance.web.keys import SETTINGS
+from attendance.web.pages_text import DEFAULT, STRINGS
+
+LANG_COOKIE = "attendance_lang"
+LANG_DAYS = 365
+# Every script, style and socket is ours: nothing inline runs, nothing loads from elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+_templates = Environment(
+    loader=PackageLoader("attendance.web", "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def language(request: web.Request) -> str:
+    """`?lang=` when it names a language we have, else the remembered choice, else Vietnamese."""
+    for asked in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if asked in STRINGS:
+            return asked
+    return DEFAULT
+
+
+def render(
+    request: web.Request, template: str, status: int = 200, nav: str | None = None, **context
+) -> web.Response:
+    """`nav`: the menu entry to mark as the current page."""
+    lang = language(request)
+    principal: Principal | None = request[PRINCIPAL]
+    html = _templates.get_template(template).render(
+        t=STRINGS[lang],
+        lang=lang,
+        lang_links={code: str(request.rel_url.update_query(lang=code)) for code in STRINGS},
+        principal=principal,
+        nav=nav,
+        timezone=request.app[SETTINGS].sites.timezone,
+        **context,
+    )
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers.update(SECURITY_HEADERS)
+    if request.query.get("lang") in STRINGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_DAYS * 86400, path="/", samesite="Lax")
+    return response
+
+
+def not_found(request: web.Request) -> web.Response:
+    """The same answer for a site that does not exist and one the reader may not see."""
+    return render(request, "not_found.html", status=404)
