@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -115,7 +123,7 @@ class SamplingSettings(Section):
         300, ge=30, le=86400, description="No good sample this long: the site is 'offline'."
     )
     quality: str = Field(
-        "balanced", pattern="^(fast|balanced|thorough)$", description="Counter level."
+        "thorough", pattern="^(fast|balanced|thorough)$", description="Counter level."
     )
     model: str = Field("hog", pattern="^(hog|cnn)$", description="Face detector.")
     processes: int = Field(
@@ -195,6 +203,44 @@ class WebSettings(Section):
     )
 
 
+class EvidenceSettings(Section):
+    """The image kept behind every counted sample: downscaled, faces blurred, boxes drawn.
+
+    Faces are personal data: the images are purged after `retention_days` (`attendance purge`).
+    """
+
+    enabled: bool = Field(True, description="Keep an evidence image of every counted frame.")
+    dir: str = Field(
+        "var/evidence",
+        description="Where the images are kept, named by their SHA-256; relative paths are "
+        "relative to the working directory.",
+    )
+    max_width: int = Field(
+        960, ge=160, le=3840, description="Wider frames are downscaled to this width (px)."
+    )
+    jpeg_quality: int = Field(70, ge=20, le=95, description="JPEG quality of the images.")
+    blur_faces: bool = Field(
+        True, description="Blur every counted face beyond recognition (off: faces stay visible)."
+    )
+    retention_days: int = Field(
+        90, ge=1, le=3650, description="`attendance purge` deletes images of older samples."
+    )
+
+
+class AuditSettings(Section):
+    """Signed exports of the audit record (`attendance export conference`)."""
+
+    signing_key: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key that signs export bundles, at least 16 characters; a "
+        "secret, masked by `config show`. Unset: exports are refused.",
+    )
+
+    @field_serializer("signing_key")
+    def _masked(self, key: SecretStr | None) -> str | None:
+        return None if key is None else "***"
+
+
 class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     estimate: EstimateSettings = Field(default_factory=EstimateSettings)
@@ -204,6 +250,8 @@ class Settings(Section):
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     identify: IdentifySettings = Field(default_factory=IdentifySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
 
 def check_timezone(name: str) -> ZoneInfo:

@@ -2,7 +2,9 @@
 
 Estimates are recomputed from the samples first (and stored), so a report always agrees with the
 samples it cites. Identified people come from identification (consenting, enrolled roster
-entries only); where it ran, the absent are named, elsewhere they are a count.
+entries only); where it ran, the absent are named, elsewhere they are a count. An organizer's
+correction (attendance/corrections.py) replaces the figure that counts as present; the
+estimate stays beside it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from attendance.config import Settings
 from attendance.estimate import Figures, Window, estimate
 from attendance.presence import presence
+from attendance.store.correction_queries import latest_corrections
 from attendance.store.models import ConferenceSession
 from attendance.store.results import (
     enrolled_people,
@@ -37,7 +40,9 @@ class SiteResult:
     expected: int
     estimated_raw: float | None
     factor: float
-    present: int | None  # the calibrated estimate, rounded
+    calibrated: float | None  # estimated_raw × factor
+    corrected: float | None  # the latest correction's value
+    present: int | None  # the corrected figure if any, else the calibrated estimate; rounded
     identified: int
     unregistered: int
     absent: int | None
@@ -49,6 +54,8 @@ class SiteResult:
     reasons: list[str] = field(default_factory=list)
     absent_named: list[str] | None = None  # person codes, where identification ran
     evidence: list[int] = field(default_factory=list)  # sample ids behind the figure
+    correction_reason: str | None = None
+    corrected_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +85,7 @@ def reconcile_session(
         if entry_id in entry_site:
             identified.setdefault(entry_site[entry_id], set()).add(entry_id)
     absent_codes = _absent_codes(db, enrolled, identified)
+    corrections = latest_corrections(db, conference_session.id, site_ids)
     return [
         _result(
             site,
@@ -86,6 +94,7 @@ def reconcile_session(
             len(identified.get(site["id"], ())),
             seen.strangers.get(site["id"], 0),
             absent_codes.get(site["id"]),
+            corrections.get(site["id"]),
             settings,
         )
         for site in sites
@@ -139,14 +148,18 @@ def _absent_codes(db, enrolled, identified) -> dict[int, list[str]]:
     return {site_id: absent.get(site_id, []) for site_id in enrolled}
 
 
-def _result(site, found, roster, identified, strangers, absent_named, settings) -> SiteResult:
+def _result(
+    site, found, roster, identified, strangers, absent_named, correction, settings
+) -> SiteResult:
     registered, exempt = roster
     expected = registered - exempt
     factor = site["calibration_factor"]
     calibrated = found.calibrated(factor) if found else None
-    present = None if calibrated is None else round(calibrated)
+    corrected = correction["value"] if correction else None
+    figure = calibrated if corrected is None else corrected
+    present = None if figure is None else round(figure)
     rate = None if present is None or not expected else round(present / expected, 3)
-    status = _status(found, present, expected, rate, settings)
+    status = _status(found, present, expected, rate, settings, corrected is not None)
     return SiteResult(
         code=site["code"],
         name=site["name"],
@@ -156,6 +169,8 @@ def _result(site, found, roster, identified, strangers, absent_named, settings) 
         expected=expected,
         estimated_raw=found.raw if found else None,
         factor=factor,
+        calibrated=calibrated,
+        corrected=corrected,
         present=present,
         identified=identified,
         unregistered=strangers,
@@ -168,16 +183,23 @@ def _result(site, found, roster, identified, strangers, absent_named, settings) 
         reasons=found.reasons if found else ["no sample in this session"],
         absent_named=absent_named,
         evidence=found.evidence if found else [],
+        correction_reason=correction["reason"] if correction else None,
+        corrected_by=correction["corrected_by"] if correction else None,
     )
 
 
-def _status(found: Figures | None, present, expected, rate, settings: Settings) -> str:
-    if found is None or (found.samples == 0):
-        return "no_data"
-    if found.coverage < settings.reconcile.feed_problem_coverage:
-        return "feed_problem"
-    if present is None:
-        return "no_data"
+def _status(
+    found: Figures | None, present, expected, rate, settings: Settings, corrected: bool
+) -> str:
+    """A corrected figure is judged on its own: the correction is what replaces a feed that
+    failed or a count that cannot be trusted."""
+    if not corrected:
+        if found is None or (found.samples == 0):
+            return "no_data"
+        if found.coverage < settings.reconcile.feed_problem_coverage:
+            return "feed_problem"
+        if present is None:
+            return "no_data"
     if not expected:
         return "over" if present else "ok"
     if rate < settings.reconcile.under:

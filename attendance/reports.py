@@ -1,5 +1,8 @@
 """Spreadsheets for organizers: reconciliation and make-up lists, with Vietnamese headers.
 
+"Có mặt" is the figure that counts: an organizer's correction where there is one, else the
+calibrated estimate; both stay in their own columns, with who corrected and why.
+
 CSV is UTF-8 with a BOM, so Excel opens Vietnamese names correctly; XLSX is written in
 openpyxl's streaming mode so 12,000 sites do not need the whole workbook in memory.
 """
@@ -23,9 +26,13 @@ RECONCILE_COLUMNS = {
     "registered": "Số đăng ký",
     "exempt": "Số miễn",
     "expected": "Số phải dự",
-    "present": "Có mặt (ước tính)",
+    "present": "Có mặt",
     "estimated_raw": "Ước tính chưa hiệu chỉnh",
     "factor": "Hệ số hiệu chỉnh",
+    "calibrated": "Ước tính theo hệ số",
+    "corrected": "Số hiệu chỉnh",
+    "correction_reason": "Lý do hiệu chỉnh",
+    "corrected_by": "Người hiệu chỉnh",
     "identified": "Nhận diện được",
     "unregistered": "Không đăng ký",
     "absent": "Vắng",

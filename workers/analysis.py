@@ -11,6 +11,9 @@ At a site with enrolled roster photos (`Policy.identify`) the detection process 
 faces, ~80 ms each, but only those large enough to encode reliably that overlap no identified
 face of the last count: seated people do not move, so a full recount of a 400-person hall
 encodes the few who arrived or moved, not all 400 (32 s of a detection process).
+
+With `Policy.evidence` set, the detection process also renders the frame's evidence image
+(downscaled, faces blurred, boxes drawn: a few ms), while it still has the pixels.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 from attendance.store.models import SampleStatus
 from attendance.vision.boxes import Box, size
 from attendance.vision.counter import LEVELS, Counter, CountResult
+from attendance.vision.evidence import EvidenceStyle, evidence_jpeg
 from attendance.vision.gate import Gate, GateResult
 from attendance.vision.identify import encode_faces, same_faces
 from attendance.vision.perspective import Perspective
@@ -55,6 +59,7 @@ class Policy:
     roi: Roi = field(default_factory=Roi)  # parsed once per site, not per frame
     identify: bool = False  # encode faces: the site has enrolled people to match them against
     min_face_px: int = 40  # identify.min_face_px: smaller faces are not encoded
+    evidence: EvidenceStyle | None = None  # None: keep no evidence image of counted frames
 
 
 @dataclass
@@ -105,11 +110,13 @@ class CountJob:
 
 @dataclass
 class Counted:
-    """A detection process's answer: the count and, when the policy identifies, the encodings
-    of the faces (box → 128 floats) large enough and not paired with `CountJob.identified`."""
+    """A detection process's answer: the count; when the policy identifies, the encodings of
+    the faces (box → 128 floats) large enough and not paired with `CountJob.identified`; when it
+    keeps evidence, the frame's evidence JPEG."""
 
     result: CountResult
     encodings: dict[Box, np.ndarray] = field(default_factory=dict)
+    evidence: bytes | None = None
 
 
 @dataclass
@@ -200,7 +207,7 @@ def screen(
 
 def count_frame(job: CountJob) -> Counted:
     """The expensive part, in a detection process. The frame decoded once already."""
-    image = job.image
+    image, decoded = job.image, None
     if image is None:
         decoded = cv2.imdecode(np.frombuffer(job.jpeg, np.uint8), cv2.IMREAD_COLOR)
         # Encodings need colour; the counter converts to luminance itself.
@@ -214,17 +221,31 @@ def count_frame(job: CountJob) -> Counted:
         result = counter.count(image, job.perspective, job.regions, job.previous)
     else:
         result = counter.count(image, job.perspective)
-    if not job.policy.identify:
-        return Counted(result)
+    encodings = _encodings(job, image, result) if job.policy.identify else {}
+    return Counted(result, encodings, _evidence(job, decoded, result))
+
+
+def _encodings(job: CountJob, image: np.ndarray, result: CountResult) -> dict[Box, np.ndarray]:
     faces = [box for box in result.boxes if size(box) >= job.policy.min_face_px]
     paired = {i for i, _ in same_faces(faces, job.identified)}
     fresh = [box for i, box in enumerate(faces) if i not in paired]
     if not fresh:
-        return Counted(result)
+        return {}
     started = time.perf_counter()
     encodings = dict(zip(fresh, encode_faces(image, fresh), strict=True))
     result.timings["encode"] = round((time.perf_counter() - started) * 1000, 1)
-    return Counted(result, encodings)
+    return encodings
+
+
+def _evidence(job: CountJob, decoded: np.ndarray | None, result: CountResult) -> bytes | None:
+    """`decoded`: the BGR frame when the job came as a JPEG (sources' pixels are RGB)."""
+    if job.policy.evidence is None:
+        return None
+    started = time.perf_counter()
+    bgr = decoded if decoded is not None else cv2.cvtColor(job.image, cv2.COLOR_RGB2BGR)
+    jpeg = evidence_jpeg(bgr, result.boxes, job.policy.evidence, job.policy.roi.exclude)
+    result.timings["evidence"] = round((time.perf_counter() - started) * 1000, 1)
+    return jpeg
 
 
 def settle(now: float, memory: SiteMemory, screening: Screening, result: CountResult) -> Analysis:

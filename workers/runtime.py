@@ -4,6 +4,10 @@ One asyncio loop does the network (every source) and the bookkeeping; detection 
 process pool; samples reach the database in batches. A failed grab is a sample with a status,
 never a gap. On stop, samples already in flight get a grace period, the rest are recorded as
 `interrupted`, and everything pending is written before returning.
+
+A counted sample's evidence image is stored (off the loop) before its row goes to the writer, so
+the row carries the image's hash; an image that cannot be written costs the image, not the
+sample.
 """
 
 from __future__ import annotations
@@ -18,18 +22,21 @@ import socket
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine
 
-from attendance.config import IdentifySettings, SamplingSettings, mask_url
+from attendance import evidence
+from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings, mask_url
 from attendance.events import EventBus
 from attendance.status import StatusBoard
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession, SampleStatus, Site
 from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
+from attendance.vision.evidence import EvidenceStyle
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi, RoiError
 from workers.analysis import Policy, SiteMemory, postpone, screen, settle
@@ -86,9 +93,11 @@ class EmbeddedRuntime:
         bus: EventBus | None = None,
         pool: DetectionPool | None = None,
         identify: IdentifySettings | None = None,
+        evidence: EvidenceSettings | None = None,
     ):
         self.engine, self.sampling = engine, sampling
         self.identify = identify or IdentifySettings()
+        self.evidence = evidence or EvidenceSettings()
         self.bus = bus or EventBus()
         self.pool = pool or DetectionPool(sampling.processes)
         self.detection = DetectionQueue(self.pool)
@@ -183,10 +192,17 @@ class EmbeddedRuntime:
                 roi=roi,
                 identify=identity is not None,
                 min_face_px=self.identify.min_face_px,
+                evidence=self._evidence_style(),
             )
             runs.append(SiteRun(site, cadence, policy, memory=_remembered(site), identity=identity))
         log.info("identifying faces at %d sites", sum(run.identity is not None for run in runs))
         return runs
+
+    def _evidence_style(self) -> EvidenceStyle | None:
+        settings = self.evidence
+        if not settings.enabled:
+            return None
+        return EvidenceStyle(settings.max_width, settings.jpeg_quality, settings.blur_faces)
 
     async def _schedule(
         self,
@@ -260,6 +276,7 @@ class EmbeddedRuntime:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The sample's figures, and the Identification rows of its faces (if it counted)."""
         faces: list[dict[str, Any]] = []
+        evidence_sha256 = None
         async with self._grabs:
             if run.source is None:
                 run.source = open_source(run.site.stream_url, run.site.stream_options, http)
@@ -286,6 +303,7 @@ class EmbeddedRuntime:
             else:
                 run.wanted_since = None
                 analysis = settle(now, run.memory, screening, counted.result)
+                evidence_sha256 = await self._keep_evidence(run, counted.evidence)
                 if run.identity is not None:
                     faces = run.identity.identify(counted.result.boxes, counted.encodings)
                     run.memory.identified = tuple(run.identity.last)
@@ -309,8 +327,19 @@ class EmbeddedRuntime:
             "detector": detector,
             "timings": analysis.timings or None,
             "frame_hash": analysis.frame_hash,
+            "evidence_sha256": evidence_sha256,
             "error": analysis.error,
         }, faces
+
+    async def _keep_evidence(self, run: SiteRun, jpeg: bytes | None) -> str | None:
+        """Store a counted frame's evidence image; its hash, or None when there is none."""
+        if jpeg is None:
+            return None
+        try:
+            return await asyncio.to_thread(evidence.store, Path(self.evidence.dir), jpeg)
+        except OSError as exc:  # disk full, no permission: the sample is stored without it
+            log.error("site %s: evidence image not stored: %s", run.site.code, exc)
+            return None
 
     def _store(
         self,

@@ -1,5 +1,9 @@
 """Batching sample rows, with the identifications of their faces, (and what workers learned of
-cameras) into the database, off the event loop, retrying when it is away."""
+cameras) into the database, off the event loop, retrying when it is away.
+
+Each batch is one transaction that also appends one `samples.store` audit event listing the new
+samples (see `record_samples`): the audit log grows by one event per batch, not per sample, and
+appends wait for each other, so large batches are cheaper than many small ones."""
 
 from __future__ import annotations
 

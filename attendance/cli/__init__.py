@@ -9,10 +9,13 @@ from sqlalchemy.exc import OperationalError
 
 from attendance import __version__
 from attendance.cli import (
+    audit,
+    audit_export,
     bench,
     conferences,
     database,
     demo,
+    evidence,
     examples,
     identify,
     registry,
@@ -42,6 +45,7 @@ for module in (
     registry,
     conferences,
     results,
+    audit_export,
     demo,
     serve,
     examples,
@@ -49,6 +53,8 @@ for module in (
     vision,
     identify,
     worker,
+    evidence,
+    audit,
     bench,
 ):
     for command in module.COMMANDS:

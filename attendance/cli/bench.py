@@ -6,6 +6,7 @@ import json
 
 import click
 
+from attendance.bench.audit import bench_audit
 from attendance.bench.imports import bench_roster_import
 from attendance.bench.reconcile import bench_reconcile
 from attendance.bench.web import bench_web
@@ -133,6 +134,25 @@ def bench_reconcile_command(sites: int, people: int, seed: int, db: str | None) 
 def bench_web_command(sites: int, clients: int, rate: float, port: int) -> None:
     """Dashboard under load: first render, update delay, main-thread stalls, server memory."""
     figures = bench_web(sites, clients, rate, port, click.echo)
+    click.echo(json.dumps(figures))
+
+
+@bench.command("audit")
+@click.option("--events", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(0),
+    default=200_000,
+    show_default=True,
+    help="Stored as a worker stores them, 200 per batch and audit event.",
+)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option(
+    "--db", metavar="URL", help="Database to bench (PostgreSQL: a scratch schema is used)."
+)
+def bench_audit_command(events: int, samples: int, seed: int, db: str | None) -> None:
+    """Time `attendance audit verify` over a chain of EVENTS events listing SAMPLES samples."""
+    figures = bench_audit(events, samples, db, seed, click.echo)
     click.echo(json.dumps(figures))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,12 +54,14 @@ def demo(sites: int, port: int, workdir: Path) -> None:
     database = workdir / "demo.db"
     for stale in workdir.glob("demo.db*"):
         stale.unlink()
+    shutil.rmtree(workdir / "evidence", ignore_errors=True)  # the old database's images
     settings = load_settings(
         None,
         overrides={
             "database.url": f"sqlite:///{database}",
             "web.port": port,
             "sampling.cadence_s": DEMO_CADENCE_S,
+            "evidence.dir": str(workdir / "evidence"),
         },
     )
     camera_port = _free_port()

@@ -1,4 +1,5 @@
-"""`attendance headcount`, `reconcile`, `report site` and `makeup`: what came of the samples."""
+"""`attendance headcount`, `correct`, `reconcile`, `report site` and `makeup`: what came of the
+samples."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from attendance.cli.common import emit, open_engine, with_settings
 from attendance.clock import local, parse_time
 from attendance.conferences import get_conference
 from attendance.config import Settings
+from attendance.corrections import correct as record_correction
 from attendance.errors import BadInput
 from attendance.makeup import makeup_list
 from attendance.presence import presence
@@ -24,6 +26,10 @@ from attendance.reports import (
     write_csv,
     write_xlsx,
 )
+from attendance.reports_pdf import site_report_pdf
+from attendance.site_log import SiteLog, site_log
+from attendance.store.auditor_queries import log_site
+from attendance.store.correction_queries import corrections_of
 from attendance.store.db import transaction
 from attendance.store.results import (
     find_session,
@@ -63,6 +69,26 @@ def headcount(code: str, value: int, at: str, by: str, note: str | None, setting
     click.echo(f"headcount {done.value} at {code} stored; {done.note}")
 
 
+@click.command("correct")
+@click.option("--site", "code", required=True, metavar="CODE")
+@click.option("--session", "ref", required=True, metavar="ID", help="Id, CONF/CODE or code.")
+@click.option("--value", required=True, type=float, help="The site's figure: people present.")
+@click.option("--reason", required=True, help="Why the estimate is wrong, e.g. 'camera covered'.")
+@click.option("--by", required=True, metavar="NAME", help="Who corrects.")
+@with_settings
+def correct(code: str, ref: str, value: float, reason: str, by: str, settings: Settings) -> None:
+    """Set a site's figure for a session; the estimate is kept beside it, the change audited."""
+    with transaction(open_engine(settings)) as db:
+        conference_session = find_session(db, ref)
+        done = record_correction(
+            db, conference_session, code, value, reason, by, settings, datetime.now(UTC)
+        )
+    click.echo(
+        f"correction of {code} in {ref}: estimate {_figure(done['original_value'])} → "
+        f"{done['value']:g}, by {done['corrected_by']}: {done['reason']}"
+    )
+
+
 @click.command("reconcile")
 @click.option("--session", "ref", required=True, metavar="ID", help="Id, CONF/CODE or code.")
 @click.option("--json", "as_json", is_flag=True, help="Print every site as JSON.")
@@ -93,13 +119,20 @@ def report() -> None:
 @report.command("site")
 @click.argument("code")
 @click.option("--session", "ref", metavar="ID", help="Default: the latest session that started.")
+@click.option(
+    "--pdf",
+    "pdf_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the printable report (chart, reconciliation, corrections, audit chain head).",
+)
 @with_settings
-def report_site(code: str, ref: str | None, settings: Settings) -> None:
+def report_site(code: str, ref: str | None, pdf_path: Path | None, settings: Settings) -> None:
     """A site's figures for a session: estimate, roster, identified people, headcounts."""
     zone = settings.sites.timezone
     with transaction(open_engine(settings)) as db:
         site = site_by_code(db, code)
         conference_session = find_session(db, ref) if ref else latest_session(db, datetime.now(UTC))
+        log = _site_log(db, code, conference_session, settings) if pdf_path else None
         results = reconcile_session(db, conference_session, settings, datetime.now(UTC), [code])
         result = next((r for r in results if r.code == code), None)
         if result is None:
@@ -107,6 +140,7 @@ def report_site(code: str, ref: str | None, settings: Settings) -> None:
         seen = presence(db, conference_session.id, [site.id])
         people = {row["id"]: row for row in roster_of(db, [site.id])}
         counts = headcounts_of(db, site.id)
+        corrections = corrections_of(db, conference_session.id, [site.id])[0]
     click.echo(
         f"{site.code} {site.name} — session {conference_session.code} "
         f"({local(conference_session.starts_at, zone)})"
@@ -119,6 +153,8 @@ def report_site(code: str, ref: str | None, settings: Settings) -> None:
         "present",
         "estimated_raw",
         "factor",
+        "calibrated",
+        "corrected",
         "rate",
         "peak",
         "coverage",
@@ -152,6 +188,18 @@ def report_site(code: str, ref: str | None, settings: Settings) -> None:
             f"headcount {count.value} at {local(count.counted_at, zone)} "
             f"by {count.counted_by}" + (f" ({count.note})" if count.note else "")
         )
+    for done in reversed(corrections):
+        click.echo(
+            f"correction {_figure(done['original_value'])} → {done['value']:g} at "
+            f"{local(done['created_at'], zone)} by {done['corrected_by']}: {done['reason']}"
+        )
+    if log is not None:
+        pdf_path.write_bytes(site_report_pdf(log))
+        click.echo(f"report written to {pdf_path}")
+
+
+def _site_log(db, code: str, conference_session, settings: Settings) -> SiteLog:
+    return site_log(db, log_site(db, code), conference_session, settings, datetime.now(UTC))
 
 
 @click.command("makeup")
@@ -191,10 +239,14 @@ def _summary(results, written: Path | None) -> None:
         emit(problems[:50], False, SUMMARY_COLUMNS)
 
 
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
 def _plain(key: str, value) -> str:
     if value is None:
         return "—"
     return f"{value:.0%}" if key in PERCENT else str(value)
 
 
-COMMANDS = (headcount, reconcile, report, makeup)
+COMMANDS = (headcount, correct, reconcile, report, makeup)

@@ -82,7 +82,9 @@ async def _sample(settings: Settings, engine: Engine, bus: EventBus, stop: async
     from workers.runtime import EmbeddedRuntime  # the composition root may import workers
 
     while not stop.is_set():
-        runtime = EmbeddedRuntime(engine, settings.sampling, bus, identify=settings.identify)
+        runtime = EmbeddedRuntime(
+            engine, settings.sampling, bus, identify=settings.identify, evidence=settings.evidence
+        )
         try:
             await runtime.run(stop)
         except Exception:  # the dashboard stays up; the next session gets a fresh runtime

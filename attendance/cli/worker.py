@@ -36,7 +36,9 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     engine = open_engine(settings)
-    runtime = EmbeddedRuntime(engine, settings.sampling, identify=settings.identify)
+    runtime = EmbeddedRuntime(
+        engine, settings.sampling, identify=settings.identify, evidence=settings.evidence
+    )
     asyncio.run(_run(runtime, minutes))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import RecordNotFound
@@ -25,6 +25,7 @@ from attendance.store.models import (
     Sample,
     Site,
 )
+from attendance.store.queries import roster_sizes
 from attendance.text import fold
 
 
@@ -86,16 +87,7 @@ def site_details(session: Session, ids: Collection[int]) -> list[dict[str, Any]]
     if not ids:
         return []
     province, region = aliased(Region), aliased(Region)
-    roster = (
-        select(
-            RosterEntry.site_id,
-            func.count().label("registered"),
-            func.sum(case((RosterEntry.exempt, 1), else_=0)).label("exempt"),
-        )
-        .where(RosterEntry.active, RosterEntry.site_id.in_(ids))
-        .group_by(RosterEntry.site_id)
-        .subquery()
-    )
+    roster = roster_sizes(ids)
     query = (
         select(
             Site.code,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from attendance.store.models import Region, RosterEntry, Sample, Site
+from attendance.store.models import Region, Sample, Site
+from attendance.store.queries import roster_sizes
 
 RECENT = timedelta(days=1)  # older samples say nothing about now
 COUNTED = ("ok", "gated")
@@ -20,22 +21,16 @@ def site_rows(session: Session, now: datetime | None = None) -> list[dict[str, A
     counted = _latest(since, COUNTED)
     last, last_counted = aliased(Sample), aliased(Sample)
     province = aliased(Region)
-    roster = (
-        select(
-            RosterEntry.site_id,
-            func.sum(case((RosterEntry.exempt, 0), else_=1)).label("expected"),
-        )
-        .where(RosterEntry.active)
-        .group_by(RosterEntry.site_id)
-        .subquery()
-    )
+    roster = roster_sizes()
     query = (
         select(
             Site.id,
             Site.code,
             Site.name,
             province.name.label("province"),
-            func.coalesce(roster.c.expected, 0).label("expected"),
+            (func.coalesce(roster.c.registered, 0) - func.coalesce(roster.c.exempt, 0)).label(
+                "expected"
+            ),
             last_counted.face_count.label("count"),
             last.status.label("last_status"),
             last.created_at.label("at"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Subquery, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from attendance.config import mask_url
@@ -12,19 +13,22 @@ from attendance.store.models import Conference, ConferenceSession, Region, Roste
 from attendance.text import fold
 
 
+def roster_sizes(site_ids: Collection[int] | None = None) -> Subquery:
+    """Per site: `registered` and `exempt` among active roster entries (of some sites, or all)."""
+    query = select(
+        RosterEntry.site_id,
+        func.count().label("registered"),
+        func.sum(case((RosterEntry.exempt, 1), else_=0)).label("exempt"),
+    ).where(RosterEntry.active)
+    if site_ids is not None:
+        query = query.where(RosterEntry.site_id.in_(site_ids))
+    return query.group_by(RosterEntry.site_id).subquery()
+
+
 def list_sites(session: Session, province: str | None = None) -> list[dict[str, Any]]:
     """Sites with their regions and roster sizes, by code; `province` matches folded names."""
     province_region, region = aliased(Region), aliased(Region)
-    roster = (
-        select(
-            RosterEntry.site_id,
-            func.count().label("registered"),
-            func.sum(case((RosterEntry.exempt, 1), else_=0)).label("exempt"),
-        )
-        .where(RosterEntry.active)
-        .group_by(RosterEntry.site_id)
-        .subquery()
-    )
+    roster = roster_sizes()
     query = (
         select(
             Site.code,

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import BadInput, RecordNotFound
@@ -22,6 +22,7 @@ from attendance.store.models import (
     Sample,
     Site,
 )
+from attendance.store.queries import roster_sizes
 
 BATCH = 5000
 
@@ -122,17 +123,8 @@ def roster_counts(
     session: Session, site_ids: Sequence[int] | None = None
 ) -> dict[int, tuple[int, int]]:
     """Site id → (registered, exempt) among active roster entries (of some sites, or all)."""
-    query = (
-        select(
-            RosterEntry.site_id,
-            func.count(),
-            func.sum(case((RosterEntry.exempt, 1), else_=0)),
-        )
-        .where(RosterEntry.active)
-        .group_by(RosterEntry.site_id)
-    )
-    if site_ids is not None:
-        query = query.where(RosterEntry.site_id.in_(site_ids))
+    sizes = roster_sizes(site_ids)
+    query = select(sizes.c.site_id, sizes.c.registered, sizes.c.exempt)
     return {
         site_id: (registered, int(exempt or 0))
         for site_id, registered, exempt in session.execute(query)

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from attendance.config import Settings
 from attendance.events import EventBus
-from attendance.web import api, login, ops, pages
+from attendance.web import api, evidence, login, ops, pages
 from attendance.web.auth import auth_middleware
 from attendance.web.errors import error_middleware
 from attendance.web.keys import BUS, ENGINE, SETTINGS
@@ -22,6 +22,13 @@ def create_app(settings: Settings, engine: Engine, bus: EventBus) -> web.Applica
     )
     app[SETTINGS], app[ENGINE], app[BUS] = settings, engine, bus
     app.cleanup_ctx.append(live_context)
-    for routes in (ops.routes, login.routes, live_routes, api.routes, pages.routes):
+    for routes in (
+        ops.routes,
+        login.routes,
+        live_routes,
+        api.routes,
+        pages.routes,
+        evidence.routes,
+    ):
         app.add_routes(routes)
     return app

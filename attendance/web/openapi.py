@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from attendance.corrections import MAX_REASON
 from attendance.headcounts import MAX_HEADCOUNT
 from attendance.store.models import SampleStatus
 from attendance.web.api_common import DEFAULT_LIMIT, MAX_LIMIT
@@ -123,7 +124,11 @@ SCHEMAS: dict[str, Schema] = {
         expected=INT,
         estimated_raw=_null(NUM),
         factor=NUM,
-        present=_null(INT),
+        calibrated=_null({**NUM, "description": "estimated_raw × factor."}),
+        corrected=_null({**NUM, "description": "The latest correction's value, if any."}),
+        present=_null(
+            {**INT, "description": "The corrected figure if any, else the calibrated estimate."}
+        ),
         identified=INT,
         unregistered=INT,
         absent=_null(INT),
@@ -135,7 +140,36 @@ SCHEMAS: dict[str, Schema] = {
         reasons=_list(STR),
         absent_named=_null({**_list(STR), "description": "Where identification ran."}),
         evidence=_list(INT),
+        correction_reason=_null(STR),
+        corrected_by=_null(STR),
     ),
+    "Correction": _object(
+        id=INT,
+        site=STR,
+        session_id=INT,
+        original_value=_null(
+            {**NUM, "description": "The calibrated estimate when the correction was made."}
+        ),
+        value=NUM,
+        reason=STR,
+        corrected_by=STR,
+        created_at=TIME,
+    ),
+    "CorrectionInput": {
+        "type": "object",
+        "required": ["site", "value", "reason"],
+        "additionalProperties": False,
+        "properties": {
+            "site": {**STR, "description": "Site code."},
+            "value": {
+                **NUM,
+                "minimum": 0,
+                "description": "People present: a whole number, at most 3× the site's "
+                "capacity or roster.",
+            },
+            "reason": {**STR, "minLength": 1, "maxLength": MAX_REASON},
+        },
+    },
     "RosterEntry": _object(
         person_code=STR,
         full_name=STR,
@@ -337,6 +371,21 @@ PATHS = {
             *_use("id", "province", "limit", "offset"),
             _param("status", "query", {"enum": list(RECONCILE_STATUSES)}, "Only this status."),
         )
+    },
+    "/api/v1/sessions/{id}/corrections": {
+        "get": _listing(
+            "The session's corrections of site figures, latest first.",
+            "Correction",
+            *_use("id", "limit", "offset"),
+        ),
+        "post": _operation(
+            "Set a site's figure for the session, with a reason; the estimate is kept beside "
+            "it and the change is audited. Admins and organizers.",
+            {201: ("Recorded.", _json(_ref("Correction")))},
+            WRITE_ERRORS,
+            _use("id", "csrf"),
+            body=_ref("CorrectionInput"),
+        ),
     },
     "/api/openapi.json": {
         "get": _operation(

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
-from yarl import URL
 
 from attendance.errors import RecordNotFound
-from attendance.users import Principal, logout
+from attendance.users import logout
+from attendance.web import pages_audit
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
 from attendance.web.live import COLUMNS, LIVE
 from attendance.web.login import set_login_cookie, sign_in
-from attendance.web.pages_render import not_found, render
+from attendance.web.pages_render import not_found, render, signed_in
 from attendance.web.pages_site import site_view
 
 STATIC = Path(__file__).parent / "static"
@@ -28,14 +28,8 @@ STATUSES = ("live", "stale", "offline", "degraded")
 SITE_COLUMNS = ("code", "name", "province", "expected", "count", "rate", "status", "reason", "at")
 routes = web.RouteTableDef()
 routes.static("/static", STATIC)
-
-
-def signed_in(request: web.Request) -> Principal:
-    """The principal, or a redirect to the login form that comes back here afterwards."""
-    principal = request[PRINCIPAL]
-    if principal is None:
-        raise web.HTTPFound(str(URL("/login").with_query(next=request.path_qs)))
-    return principal
+for route in pages_audit.routes:
+    routes.route(route.method, route.path, **route.kwargs)(route.handler)
 
 
 def _safe_next(target: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from yarl import URL
 
 from attendance.users import Principal
 from attendance.web.auth import PRINCIPAL
@@ -37,6 +38,14 @@ def language(request: web.Request) -> str:
         if asked in STRINGS:
             return asked
     return DEFAULT
+
+
+def signed_in(request: web.Request) -> Principal:
+    """The principal, or a redirect to the login form that comes back here afterwards."""
+    principal = request[PRINCIPAL]
+    if principal is None:
+        raise web.HTTPFound(str(URL("/login").with_query(next=request.path_qs)))
+    return principal
 
 
 def render(

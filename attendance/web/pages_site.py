@@ -1,17 +1,20 @@
 """What the site page shows, gathered in one transaction: the site, a session's samples as a
-chart, the latest face boxes, the reconciliation with the roster, identified people, headcounts.
+chart, the latest face boxes (on the blurred evidence image when one is kept), the
+reconciliation with the roster, identified people, headcounts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from attendance.clock import local
 from attendance.config import Settings
+from attendance.evidence import latest_image
 from attendance.presence import presence
 from attendance.reconcile import SiteResult, reconcile_session
 from attendance.store.models import ConferenceSession
@@ -33,6 +36,7 @@ class SiteView:
     chart: Chart | None = None
     faces: Faces | None = None
     latest: dict[str, Any] | None = None  # the sample the faces come from
+    evidence: str | None = None  # SHA-256 of the image of the latest count, if kept and not purged
     result: SiteResult | None = None
     people: list[dict[str, Any]] | None = None  # None: identification does not run here
     absent: list[dict[str, Any]] = field(default_factory=list)
@@ -81,6 +85,7 @@ def _fill_session(db: Session, view: SiteView, settings: Settings, now: datetime
     if view.latest is not None:
         view.faces = faces(view.latest["boxes"], view.latest["detector"])
         view.latest["local"] = local(view.latest["slot"], view.timezone)
+        view.evidence = latest_image(db, Path(settings.evidence.dir), site_id, chosen.id)
     if view.result is not None and view.result.absent_named is not None:
         _fill_people(db, view, settings)
 

@@ -96,6 +96,10 @@ def test_every_documented_operation_answers_as_documented(db, engine):
                 headers = {"X-CSRF-Token": csrf}
                 path = "/api/v1/sites/HN01/headcounts"
                 await ask(http, "post", path, 201, json=body, headers=headers)
+                path = f"/api/v1/sessions/{sid}/corrections"
+                body = {"site": "HN01", "value": 3, "reason": "đếm lại tại chỗ"}
+                await ask(http, "post", path, 201, json=body, headers=headers)
+                await ask(http, "get", path)
                 async with http.ws_connect("/api/v1/live") as ws:
                     assert (await ws.receive_json())["type"] == "snapshot"
                 await ask(http, "post", "/api/v1/logout", headers=headers)

@@ -1,0 +1,101 @@
+"""Corrections of a session's site figures through the API: organizers and admins write, every
+signed-in reader lists (operators only their sites' corrections).
+
+The role is checked before the body is read: an auditor or operator is refused whatever it sends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from attendance.config import Settings
+from attendance.corrections import correct
+from attendance.store import api_queries as q
+from attendance.store.correction_queries import corrections_of
+from attendance.users import Principal
+from attendance.web.api_common import page_of, paged, send
+from attendance.web.api_sessions import SESSION_ID
+from attendance.web.auth import require
+from attendance.web.db import in_transaction
+from attendance.web.keys import SETTINGS
+from attendance.web.login import json_body
+
+FIELDS = {"site", "value", "reason"}
+routes = web.RouteTableDef()
+
+
+@routes.get(f"/api/v1/sessions/{SESSION_ID}/corrections")
+async def list_corrections(request: web.Request) -> web.Response:
+    principal, page = require(request), page_of(request)
+    items, total = await in_transaction(
+        request, _corrections, principal.site_ids, int(request.match_info["id"]), page
+    )
+    return paged(items, total, page)
+
+
+def _corrections(
+    session: Session, visible: frozenset[int] | None, session_id: int, page: q.Page
+) -> tuple[list[dict[str, Any]], int]:
+    q.conference_session(session, session_id)
+    items, total = corrections_of(session, session_id, visible, page.limit, page.offset)
+    return [_item(row) for row in items], total
+
+
+@routes.post(f"/api/v1/sessions/{SESSION_ID}/corrections")
+async def add_correction(request: web.Request) -> web.Response:
+    """JSON {"site", "value", "reason"} → 201 with the correction."""
+    principal = require(request)
+    if not principal.can_correct:
+        raise web.HTTPForbidden(text=f"{principal.username} ({principal.role}) may not correct")
+    site, value, reason = _correction_input(await json_body(request))
+    body = await in_transaction(
+        request,
+        _correct,
+        principal,
+        int(request.match_info["id"]),
+        site,
+        value,
+        reason,
+        request.app[SETTINGS],
+    )
+    return send(body, status=201)
+
+
+def _correction_input(body: dict[str, Any]) -> tuple[str, float, str]:
+    """Types are checked here; whether a value or reason makes sense is the domain's call."""
+    if unknown := sorted(set(body) - FIELDS):
+        raise web.HTTPBadRequest(text=f"unknown field(s): {', '.join(unknown)}")
+    site, value, reason = body.get("site"), body.get("value"), body.get("reason")
+    if not isinstance(site, str):
+        raise web.HTTPBadRequest(text="site: expected a site code")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise web.HTTPBadRequest(text="value: expected a number of people")
+    if not isinstance(reason, str):
+        raise web.HTTPBadRequest(text="reason: expected a string saying why")
+    return site, value, reason
+
+
+def _correct(
+    session: Session,
+    principal: Principal,
+    session_id: int,
+    code: str,
+    value: float,
+    reason: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    found = q.conference_session(session, session_id)
+    now = datetime.now(UTC)
+    done = correct(
+        session, found, code, value, reason, principal.username, settings, now, principal.user_id
+    )
+    return _item(done)
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    """The API's shape: the site by code, never the internal id."""
+    return {key: value for key, value in row.items() if key != "site_id"}
