@@ -59,8 +59,8 @@ def event_hash(prev_hash: str | None, event: AuditEvent | StoredEvent) -> str:
 def sample_digest(sample: Mapping[str, Any], identifications: Iterable[Sequence[Any]]) -> str:
     """SHA-256 of what a sample says (SAMPLE_FIELDS) and of its identifications, in id order.
 
-    The writer and `verify` both hash values as the database returns them, so Python types and
-    time zones of the rows a worker built cannot make them disagree."""
+    The writer and `verify` both hash the values the database returns (SAMPLE_READ), so Python
+    types and time zones of the rows a worker built cannot make them disagree."""
     body = {name: sample[name] for name in SAMPLE_FIELDS}
     body["identifications"] = sorted(map(list, identifications))
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
@@ -105,8 +105,8 @@ def record_sample_batch(
     identifications: Mapping[int, Sequence[tuple]],
     actor: str | None = None,
 ) -> AuditEvent:
-    """The `samples.store` event of newly stored samples: rows of (id, *SAMPLE_FIELDS) as the
-    INSERT returned them; `identifications` maps a sample id to its stored identifications."""
+    """The `samples.store` event of newly stored samples: rows of (id, *SAMPLE_READ) as the
+    INSERT returned them; `identifications` maps a sample id to its IDENTIFICATION_READ rows."""
     listed = [
         [row.id, row.face_count, sample_digest(row._mapping, identifications.get(row.id, ()))]
         for row in sorted(stored, key=lambda row: row.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -21,6 +21,10 @@ CHAIN_LOCK = int.from_bytes(b"audchain", "big")
 STREAM_BATCH = 5_000
 
 # What a sample's audit digest covers: the fields its count, its place and its evidence hang on.
+# JSON columns enter as their stored text, read through the same expressions (SAMPLE_READ,
+# IDENTIFICATION_READ) by the INSERT … RETURNING that stores a sample and by `verify`, so
+# neither has to parse them. (Turning a column into jsonb, which rewrites the text, would need
+# the samples' digests recomputed.)
 SAMPLE_FIELDS = (
     "site_id",
     "session_id",
@@ -34,8 +38,16 @@ SAMPLE_FIELDS = (
 )
 # An identification as it enters the digest: a tuple in this order, identification id first.
 IDENTIFICATION_FIELDS = ("id", "roster_entry_id", "decision", "distance", "box", "stranger_label")
-SAMPLE_COLUMNS = tuple(Sample.__table__.c[name] for name in SAMPLE_FIELDS)
-IDENTIFICATION_COLUMNS = tuple(Identification.__table__.c[name] for name in IDENTIFICATION_FIELDS)
+
+
+def _as_read(column: Column) -> ColumnElement:
+    return cast(column, Text).label(column.key) if isinstance(column.type, JSON) else column
+
+
+SAMPLE_READ = tuple(_as_read(Sample.__table__.c[name]) for name in SAMPLE_FIELDS)
+IDENTIFICATION_READ = tuple(
+    _as_read(Identification.__table__.c[name]) for name in IDENTIFICATION_FIELDS
+)
 
 
 class StoredEvent(NamedTuple):
@@ -50,7 +62,7 @@ class StoredEvent(NamedTuple):
     hash: str | None
 
 
-EVENT_COLUMNS = tuple(AuditEvent.__table__.c[name] for name in StoredEvent._fields)
+EVENT_READ = tuple(_as_read(AuditEvent.__table__.c[name]) for name in StoredEvent._fields)
 
 
 def lock_chain(session: Session) -> None:
@@ -95,33 +107,29 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
 
 def events(connection: Connection) -> Iterator[StoredEvent]:
     """Every event in id order, streamed."""
-    query = select(*map(_as_read, EVENT_COLUMNS)).order_by(AuditEvent.id)
+    query = select(*EVENT_READ).order_by(AuditEvent.id)
     for row in _stream(connection, query):
-        yield StoredEvent(*_decoded(row, EVENT_COLUMNS))
+        yield StoredEvent(*row)._replace(payload=_payload(row.payload))
 
 
 def samples(connection: Connection) -> Iterator[tuple[int, dict[str, Any], list[tuple]]]:
     """Every sample in id order, streamed: (id, its SAMPLE_FIELDS, its identifications)."""
-    faces = [_as_read(column).label(f"face_{column.key}") for column in IDENTIFICATION_COLUMNS]
+    faces = [column.label(f"face_{column.key}") for column in IDENTIFICATION_READ]
     query = (
-        select(Sample.id, *map(_as_read, SAMPLE_COLUMNS), *faces)
+        select(Sample.id, *SAMPLE_READ, *faces)
         .outerjoin(Identification, Identification.sample_id == Sample.id)
         .order_by(Sample.id, Identification.id)
     )
-    split = 1 + len(SAMPLE_COLUMNS)
+    split = 1 + len(SAMPLE_READ)
     for sample_id, group in itertools.groupby(_stream(connection, query), key=lambda row: row[0]):
         rows = list(group)
-        sample = dict(zip(SAMPLE_FIELDS, _decoded(rows[0][1:split], SAMPLE_COLUMNS), strict=True))
-        identified = [
-            tuple(_decoded(row[split:], IDENTIFICATION_COLUMNS))
-            for row in rows
-            if row[split] is not None
-        ]
+        sample = dict(zip(SAMPLE_FIELDS, rows[0][1:split], strict=True))
+        identified = [tuple(row[split:]) for row in rows if row[split] is not None]
         yield sample_id, sample, identified
 
 
-def parse_json(raw: str | None) -> Any:
-    """A JSON column read as text: a value edited into invalid JSON comes back as that text, so
+def _payload(raw: str | None) -> Any:
+    """An event's payload read as text: one edited into invalid JSON comes back as that text, so
     verifying reports a mismatch instead of failing to read the row."""
     if raw is None:
         return None
@@ -129,17 +137,6 @@ def parse_json(raw: str | None) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-def _as_read(column: Column) -> ColumnElement:
-    return cast(column, Text).label(column.key) if isinstance(column.type, JSON) else column
-
-
-def _decoded(values: Sequence[Any], columns: Sequence[Column]) -> list[Any]:
-    return [
-        parse_json(value) if isinstance(column.type, JSON) else value
-        for value, column in zip(values, columns, strict=True)
-    ]
 
 
 def _stream(connection: Connection, query: Select) -> Iterator[Any]:

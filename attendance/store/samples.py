@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from attendance import audit
-from attendance.store.audit_queries import IDENTIFICATION_COLUMNS, SAMPLE_COLUMNS
+from attendance.store.audit_queries import IDENTIFICATION_READ, SAMPLE_READ
 from attendance.store.db import transaction
 from attendance.store.models import ConferenceSession, Identification, Sample, Site
 
@@ -35,7 +35,7 @@ def record_samples(
     new_samples = INSERT[engine.dialect.name](Sample).on_conflict_do_nothing(
         index_elements=["site_id", "slot"]
     )
-    returning = new_samples.returning(Sample.id, *SAMPLE_COLUMNS)
+    returning = new_samples.returning(Sample.id, *SAMPLE_READ)
     with transaction(engine) as session:
         stored = session.execute(returning, list(rows)).all()
         if stored:
@@ -55,9 +55,7 @@ def _store_faces(
     ]
     identified: dict[int, list[tuple]] = defaultdict(list)
     if rows:
-        returning = insert(Identification).returning(
-            Identification.sample_id, *IDENTIFICATION_COLUMNS
-        )
+        returning = insert(Identification).returning(Identification.sample_id, *IDENTIFICATION_READ)
         for sample_id, *face in session.execute(returning, rows):
             identified[sample_id].append(tuple(face))
     return identified

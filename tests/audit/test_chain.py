@@ -104,7 +104,7 @@ def test_a_rolled_back_append_leaves_no_gap(engine, verify):
 def test_concurrent_appenders_make_one_linear_chain(engine, verify):
     """Two writers, each with its own connection, append at the same moments: neither may fork
     the chain (or trip over the other's id); every event follows exactly one other."""
-    together = threading.Barrier(2)
+    together = threading.Barrier(2, timeout=10)  # a writer that fails breaks it for the other
 
     def append(writer: str) -> None:
         for n in range(15):
