@@ -192,6 +192,7 @@ class Sample(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "slot"),
         Index("ix_samples_session_site", "session_id", "site_id"),
+        Index("ix_samples_evidence_sha256", "evidence_sha256"),  # serving and purging images
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
