@@ -9,12 +9,15 @@ estimate stays beside it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from attendance import audit
+from attendance.audit import canonical_json
 from attendance.config import Settings
 from attendance.estimate import Figures, Window, estimate
 from attendance.presence import presence
@@ -28,6 +31,8 @@ from attendance.store.results import (
     session_samples,
     sites_of,
 )
+
+AUDITED_SITES = 100  # an estimates event names this many changed sites, digests them all
 
 
 @dataclass
@@ -131,8 +136,25 @@ def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[i
                 "computed_at": now,
             }
         )
-    save_estimates(db, conference_session.id, rows)
+    changed = save_estimates(db, conference_session.id, rows)
+    if changed:
+        _audit_estimates(db, conference_session.id, changed)
     return figures
+
+
+def _audit_estimates(db: Session, session_id: int, changed: list[dict]) -> None:
+    """One event per recomputation that changed figures: which sites (up to a hundred named)
+    and a digest of every changed figure, so stored estimates can be checked against it."""
+    figures = [
+        [row["site_id"], row["raw"], row["calibrated"], row["quality"]["flag"]] for row in changed
+    ]
+    payload = {
+        "session": session_id,
+        "changed": len(figures),
+        "digest": hashlib.sha256(canonical_json(figures).encode()).hexdigest(),
+        "sites": figures[:AUDITED_SITES],
+    }
+    audit.record(db, "estimates.change", payload, entity="session", entity_id=str(session_id))
 
 
 def _absent_codes(db, enrolled, identified) -> dict[int, list[str]]:

@@ -25,6 +25,7 @@ from attendance.store.models import (
 from attendance.store.queries import roster_sizes
 
 BATCH = 5000
+ESTIMATE_FIGURES = ("raw", "calibrated", "peak", "median", "mean", "coverage", "quality")
 
 
 def find_session(session: Session, ref: str) -> ConferenceSession:
@@ -107,16 +108,33 @@ def session_samples(
         yield current, figures
 
 
-def save_estimates(session: Session, session_id: int, rows: list[dict[str, Any]]) -> None:
-    """Replace the session's estimates of the sites in `rows` (recomputed, never edited)."""
+def save_estimates(
+    session: Session, session_id: int, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Replace the session's estimates that changed (recomputed, never edited); returns the rows
+    that did, so the change can be audited."""
+    fields = [getattr(Estimate, name) for name in ESTIMATE_FIGURES]
     site_ids = [row["site_id"] for row in rows]
+    stored = {}
     for start in range(0, len(site_ids), BATCH):
         chunk = site_ids[start : start + BATCH]
+        query = select(Estimate.site_id, *fields).where(
+            Estimate.session_id == session_id, Estimate.site_id.in_(chunk)
+        )
+        stored |= {site_id: tuple(values) for site_id, *values in session.execute(query)}
+    changed = [
+        row
+        for row in rows
+        if stored.get(row["site_id"]) != tuple(row[name] for name in ESTIMATE_FIGURES)
+    ]
+    changed_ids = [row["site_id"] for row in changed]
+    for start in range(0, len(changed), BATCH):
+        chunk = changed_ids[start : start + BATCH]
         session.execute(
             delete(Estimate).where(Estimate.session_id == session_id, Estimate.site_id.in_(chunk))
         )
-    for start in range(0, len(rows), BATCH):
-        session.execute(insert(Estimate), rows[start : start + BATCH])
+        session.execute(insert(Estimate), changed[start : start + BATCH])
+    return changed
 
 
 def roster_counts(

@@ -16,6 +16,7 @@ import openpyxl
 from sqlalchemy import insert, select
 
 from attendance.store.models import (
+    AuditEvent,
     ConferenceSession,
     Estimate,
     FaceEncoding,
@@ -244,3 +245,17 @@ def test_reconcile_writes_csv_and_xlsx_with_vietnamese_headers(cli, db, engine, 
     assert sheet.title == "Đối chiếu" and sheet.max_row == 5
     missing = cli("reconcile", "--session", "HN/S9", "--db", db)
     assert missing.code == 1 and "no session 'HN/S9'" in missing.err
+
+
+def test_estimate_changes_are_audited_once(cli, db, engine, tmp_path):
+    _prepare(cli, db, engine, tmp_path)
+    _record(engine, "S1", "A", [9] * 60)
+    _reconcile(cli, db, "S1")
+    _reconcile(cli, db, "S1")  # nothing changed: no new event
+    with engine.connect() as connection:
+        events = connection.execute(
+            select(AuditEvent.payload).where(AuditEvent.action == "estimates.change")
+        ).all()
+    (payload,) = [row[0] for row in events]
+    site_id = _ids(engine)[0]["A"]
+    assert payload["changed"] == 1 and payload["sites"] == [[site_id, 9.0, 9.0, "good"]]
