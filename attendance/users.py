@@ -139,14 +139,6 @@ def login(session: Session, username: str, password: str, ttl: timedelta, now: d
             expires_at=now + ttl,
         )
     )
-    audit.record(
-        session,
-        "user.login",
-        {"username": username},
-        actor=username,
-        entity="user",
-        entity_id=str(user.id),
-    )
     return token, csrf
 
 
@@ -174,13 +166,6 @@ def logout(session: Session, token: str) -> None:
     )
     if login_session is not None:
         session.delete(login_session)
-        audit.record(
-            session,
-            "user.logout",
-            {"user_id": login_session.user_id},
-            entity="user",
-            entity_id=str(login_session.user_id),
-        )
 
 
 def create_token(session: Session, username: str, label: str | None, now: datetime) -> str:

@@ -51,6 +51,7 @@ def test_bundle_holds_the_record_and_verifies(cli, db, engine, tmp_path, signing
         "session.create",
         "samples.store",  # the batch that lists the samples
         "headcount",
+        "estimates.change",  # the correction reconciled the session: its estimates were stored
         "correction",
     ]
     trailer = by_kind["trailer"][0]
