@@ -77,6 +77,8 @@ def estimate(
     start, end = window.core(settings.core_trim)
     if until is not None:
         end = min(end, until)
+        if end <= start:  # a session in its first minutes: what it has so far, said so below
+            start, end = window.starts_at, until
     core = sorted((s for s in samples if start <= s.slot < end), key=lambda s: s.slot)
     counted = [s for s in core if s.status in COUNTED and s.count is not None]
     due = max(window.slots_between(start, end), len(core), 1)
@@ -90,6 +92,8 @@ def estimate(
     half = settings.smooth_slots // 2
     evidence = [s.sample_id for s in counted[max(0, figure_at - half) : figure_at + half + 1]]
     reasons = _reasons(core, counted, coverage, smoothed, settings)
+    if start == window.starts_at and settings.core_trim > 0:
+        reasons.append("the session has just begun: figure from its first minutes")
     quality = "good" if not reasons else "poor" if coverage < settings.poor_coverage else "fair"
     return Figures(
         raw=float(smoothed[figure_at]),

@@ -69,3 +69,10 @@ def test_disagreeing_samples_are_flagged():
     found = estimate(_samples(counts), WINDOW, EstimateSettings(smooth_slots=1))
     assert any("disagree" in r for r in found.reasons)
     assert found.calibrated(1.25) == 50.0
+
+
+def test_a_session_in_its_first_minutes_shows_what_it_has_so_far():
+    counts = [12] * 5
+    found = estimate(_samples(counts), WINDOW, SETTINGS, until=START + timedelta(minutes=5))
+    assert found.raw == 12 and found.coverage == 1.0 and found.quality == "fair"
+    assert found.reasons == ["the session has just begun: figure from its first minutes"]
