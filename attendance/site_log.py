@@ -68,7 +68,7 @@ def site_log(
     settings: Settings,
     now: datetime,
 ) -> SiteLog:
-    """`site` as `auditor_queries.log_site` reads it (id, code, timezone, cadence, …)."""
+    """`site` as `page_queries.site_detail` reads it (id, code, timezone, cadence, …)."""
     cadence = site.get("cadence_s") or conference_session.cadence_s or settings.sampling.cadence_s
     samples = log_samples(db, site["id"], conference_session.id)
     results = reconcile_session(db, conference_session, settings, now, [site["code"]])

@@ -28,9 +28,9 @@ from attendance.reports import (
 )
 from attendance.reports_pdf import site_report_pdf
 from attendance.site_log import SiteLog, site_log
-from attendance.store.auditor_queries import log_site
 from attendance.store.correction_queries import corrections_of
 from attendance.store.db import transaction
+from attendance.store.page_queries import site_detail
 from attendance.store.results import (
     find_session,
     headcounts_of,
@@ -199,7 +199,7 @@ def report_site(code: str, ref: str | None, pdf_path: Path | None, settings: Set
 
 
 def _site_log(db, code: str, conference_session, settings: Settings) -> SiteLog:
-    return site_log(db, log_site(db, code), conference_session, settings, datetime.now(UTC))
+    return site_log(db, site_detail(db, code), conference_session, settings, datetime.now(UTC))
 
 
 @click.command("makeup")

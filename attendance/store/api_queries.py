@@ -18,7 +18,6 @@ from attendance.errors import RecordNotFound
 from attendance.store.models import (
     Conference,
     ConferenceSession,
-    Estimate,
     Headcount,
     Region,
     RosterEntry,
@@ -26,6 +25,7 @@ from attendance.store.models import (
     Site,
 )
 from attendance.store.queries import roster_sizes
+from attendance.store.results import estimates_query
 from attendance.text import fold
 
 
@@ -177,21 +177,7 @@ def estimates_page(
     session: Session, session_id: int, visible: frozenset[int] | None, page: Page
 ) -> tuple[list[dict], int]:
     """The session's stored estimates by site code, of the sites the caller may see."""
-    query = (
-        select(
-            Site.code.label("site"),
-            Estimate.raw,
-            Estimate.calibrated,
-            Estimate.peak,
-            Estimate.median,
-            Estimate.mean,
-            Estimate.coverage,
-            Estimate.quality,
-            Estimate.computed_at,
-        )
-        .join(Site, Site.id == Estimate.site_id)
-        .where(Estimate.session_id == session_id)
-    )
+    query = estimates_query(session_id)
     if visible is not None:
         query = query.where(Site.id.in_(visible))
     rows = _dicts(session, _paged(query.order_by(Site.code), page))

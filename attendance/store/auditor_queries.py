@@ -13,12 +13,12 @@ from attendance.store.models import (
     AuditEvent,
     Conference,
     ConferenceSession,
-    Estimate,
     Headcount,
     Region,
     Sample,
     Site,
 )
+from attendance.store.results import estimates_query
 
 BATCH = 5000
 
@@ -60,30 +60,6 @@ def enabled_sites(session: Session, visible: frozenset[int] | None) -> list[dict
     return [row for row in rows if visible is None or row["id"] in visible]
 
 
-def log_site(session: Session, code: str) -> dict[str, Any] | None:
-    """What a site's log shows of the site itself, or None for an unknown code."""
-    province, region = aliased(Region), aliased(Region)
-    query = (
-        select(
-            Site.id,
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            region.path.label("region"),
-            Site.capacity,
-            Site.timezone,
-            Site.cadence_s,
-            Site.calibration_factor,
-            Site.enabled,
-        )
-        .join(province, Site.province_id == province.id)
-        .join(region, Site.region_id == region.id)
-        .where(Site.code == code)
-    )
-    row = session.execute(query).mappings().first()
-    return None if row is None else dict(row)
-
-
 def log_samples(session: Session, site_id: int, session_id: int) -> list[dict[str, Any]]:
     """Every sample of the site in the session, by slot, with what proves it."""
     query = (
@@ -122,22 +98,7 @@ def conference_sessions(session: Session, conference_id: int) -> list[dict[str, 
 
 def estimates_of(session: Session, session_id: int) -> list[dict[str, Any]]:
     """The session's stored estimates, by site code."""
-    query = (
-        select(
-            Site.code.label("site"),
-            Estimate.raw,
-            Estimate.calibrated,
-            Estimate.peak,
-            Estimate.median,
-            Estimate.mean,
-            Estimate.coverage,
-            Estimate.quality,
-            Estimate.computed_at,
-        )
-        .join(Site, Site.id == Estimate.site_id)
-        .where(Estimate.session_id == session_id)
-        .order_by(Site.code)
-    )
+    query = estimates_query(session_id).order_by(Site.code)
     return [dict(row) for row in session.execute(query).mappings()]
 
 

@@ -30,6 +30,7 @@ def site_detail(session: Session, code: str) -> dict[str, Any] | None:
             region.path.label("region"),
             Site.capacity,
             Site.timezone,
+            Site.cadence_s,
             Site.calibration_factor,
             Site.enabled,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import Select, case, delete, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import BadInput, RecordNotFound
@@ -106,6 +106,19 @@ def session_samples(
         figures.append(SampleFigure(*fields))
     if current is not None:
         yield current, figures
+
+
+def estimates_query(session_id: int) -> Select:
+    """The session's stored estimates with their site's code (as `site`)."""
+    return (
+        select(
+            Site.code.label("site"),
+            *(getattr(Estimate, name) for name in ESTIMATE_FIGURES),
+            Estimate.computed_at,
+        )
+        .join(Site, Site.id == Estimate.site_id)
+        .where(Estimate.session_id == session_id)
+    )
 
 
 def save_estimates(

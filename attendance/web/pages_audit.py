@@ -28,8 +28,9 @@ from attendance.reconcile import reconcile_session
 from attendance.reports_pdf import site_report_pdf
 from attendance.site_log import SiteLog, site_log
 from attendance.store import api_queries as q
-from attendance.store.auditor_queries import all_sessions, enabled_sites, log_site
+from attendance.store.auditor_queries import all_sessions, enabled_sites
 from attendance.store.correction_queries import correction_counts
+from attendance.store.page_queries import site_detail
 from attendance.text import fold
 from attendance.users import Principal
 from attendance.web.db import in_transaction
@@ -153,7 +154,7 @@ def site_page(
     now: datetime,
 ) -> SitePage | None:
     """None when the site does not exist or the reader may not see it (both answer 404)."""
-    site = log_site(db, code)
+    site = site_detail(db, code)
     if site is None or not principal.can_read(site["id"]):
         return None
     sessions = all_sessions(db)
