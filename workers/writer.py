@@ -29,6 +29,7 @@ class SampleWriter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.pending: list[dict[str, Any]] = []
+        self.stored: list[asyncio.Future] = []  # one per pending row
         # (site id, slot) → Identification rows, stored in the transaction of their sample.
         self.faces: dict[tuple[int, datetime], list[dict[str, Any]]] = {}
         self.perspectives: dict[int, dict[str, Any]] = {}  # site id → Site.perspective
@@ -36,12 +37,17 @@ class SampleWriter:
         self.duplicates = 0
         self._wake = asyncio.Event()
 
-    def add(self, row: dict[str, Any], faces: list[dict[str, Any]] | None = None) -> None:
+    def add(self, row: dict[str, Any], faces: list[dict[str, Any]] | None = None) -> asyncio.Future:
+        """Queue a row; the future is done once its batch is committed (a cluster job waits
+        for it, so a job is finished only when its sample is stored)."""
+        stored = asyncio.get_running_loop().create_future()
         self.pending.append(row)
+        self.stored.append(stored)
         if faces:
             self.faces[row["site_id"], row["slot"]] = faces
         if len(self.pending) >= MAX_BATCH:
             self._wake.set()
+        return stored
 
     def learned(self, site_id: int, perspective: dict[str, Any]) -> None:
         self.perspectives[site_id] = perspective
@@ -71,6 +77,10 @@ class SampleWriter:
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
                 continue
             del self.pending[: len(batch)]
+            for stored in self.stored[: len(batch)]:
+                if not stored.done():
+                    stored.set_result(None)
+            del self.stored[: len(batch)]
             for key in faces:
                 del self.faces[key]
             self.written += new

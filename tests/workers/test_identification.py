@@ -206,10 +206,15 @@ def test_the_writer_stores_faces_with_their_sample_once(engine, tmp_path: Path):
     face = {"roster_entry_id": p1, "decision": "match", "distance": 0.3, "box": [1, 2, 3, 0]}
     stranger = {"decision": "unknown", "distance": 0.8, "box": [5, 6, 7, 4], "stranger_label": 1}
     writer = SampleWriter(engine)
-    writer.add(dict(row), [face, stranger])
-    asyncio.run(writer.flush())
-    writer.add(dict(row), [face])  # re-delivered: the sample and its faces are stored already
-    asyncio.run(writer.flush())
+
+    async def store_twice() -> list[asyncio.Future]:
+        first = writer.add(dict(row), [face, stranger])
+        await writer.flush()
+        again = writer.add(dict(row), [face])  # re-delivered: stored already, with its faces
+        await writer.flush()
+        return [first, again]
+
+    assert all(stored.done() for stored in asyncio.run(store_twice()))
     assert (writer.written, writer.duplicates, writer.faces) == (1, 1, {})
     assert [row[:4] for row in _stored(engine)] == [
         ("ok", "match", "P1", None),
