@@ -68,6 +68,21 @@ class RedisSettings(Section):
     url: str | None = Field(
         None, description="Redis URL for cluster mode (redis://host:6379/0); unset when embedded."
     )
+    prefix: str = Field(
+        "attendance",
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="Prefix of every key, queue and channel: deployments can share one Redis.",
+    )
+    lease_s: float = Field(
+        10.0, ge=1, le=300, description="Scheduler lease: a standby takes over after this long."
+    )
+    heartbeat_s: float = Field(2.0, gt=0, le=60, description="How often a worker says it is alive.")
+    worker_ttl_s: float = Field(
+        10.0, ge=1, le=600, description="A worker silent this long is dead: its sites move."
+    )
+    max_jobs: int = Field(
+        500, ge=1, le=10000, description="Slots one worker process samples at once."
+    )
 
     @field_validator("url")
     @classmethod
