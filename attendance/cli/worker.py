@@ -1,4 +1,4 @@
-"""`attendance worker`: sample every site's stream for the active session."""
+"""`attendance worker`: sample the sites' streams (embedded: all of them; cluster: its share)."""
 
 from __future__ import annotations
 
@@ -25,34 +25,76 @@ from attendance.errors import BadInput
 def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
     """Sample every enabled site once per cadence slot while a session is active.
 
+    Without --embedded this is one worker of a cluster (redis.url and a PostgreSQL database
+    set, e.g. with --config configs/cluster.toml): it samples the sites the cluster gives it
+    and stands by to schedule every site's slots. Start as many as needed, on any machines.
+
     Ctrl-C (or SIGTERM) stops cleanly: samples in flight get a few seconds, the rest are
     recorded as interrupted, and nothing is left half-written.
     """
-    if not embedded:
-        raise BadInput("cluster workers are not available yet: use --embedded")
-    from workers.runtime import EmbeddedRuntime  # the composition root may import workers
-
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    engine = open_engine(settings)
-    runtime = EmbeddedRuntime(
-        engine, settings.sampling, identify=settings.identify, evidence=settings.evidence
-    )
-    asyncio.run(_run(runtime, minutes))
+    logging.getLogger("arq").setLevel(logging.WARNING)  # a line per job is too many
+    if embedded:
+        from workers.runtime import EmbeddedRuntime  # the composition root may import workers
+
+        runtime = EmbeddedRuntime(
+            open_engine(settings),
+            settings.sampling,
+            identify=settings.identify,
+            evidence=settings.evidence,
+        )
+        asyncio.run(_run(runtime, minutes))
+        return
+    if not settings.redis.url:
+        raise BadInput(
+            "a cluster worker needs redis.url (set ATTENDANCE_REDIS_URL or use "
+            "--config configs/cluster.toml); for one machine use --embedded"
+        )
+    if not settings.database.url.startswith("postgresql"):
+        raise BadInput(
+            f"a cluster worker needs PostgreSQL, not {settings.database.url.split(':')[0]}: "
+            "workers on several machines share one database (one machine: --embedded)"
+        )
+    from attendance.events_redis import RedisEventBus
+    from workers.cluster.worker import ClusterWorker
+
+    bus = RedisEventBus(settings.redis.url, settings.redis.prefix)
+    asyncio.run(_run_cluster(ClusterWorker(settings, open_engine(settings), bus), bus, minutes))
 
 
 async def _run(runtime, minutes: float | None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _stop_event(minutes)
     until = None if minutes is None else time.time() + minutes * 60
     try:
         progress = await runtime.run(stop, until)
     finally:
         runtime.pool.close()
     click.echo(f"stopped: samples {progress.by_status}, {runtime.writer.written} stored")
+
+
+async def _run_cluster(cluster_worker, bus, minutes: float | None) -> None:
+    stop = _stop_event(minutes)
+    await bus.start()
+    try:
+        await cluster_worker.run(stop)
+    finally:
+        await bus.close()
+        cluster_worker.sampler.pool.close()
+    sampler = cluster_worker.sampler
+    click.echo(f"stopped: samples {sampler.progress.by_status}, {sampler.writer.written} stored")
+
+
+def _stop_event(minutes: float | None) -> asyncio.Event:
+    """Set by Ctrl-C, SIGTERM, or after `minutes`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if minutes is not None:
+        loop.call_later(minutes * 60, stop.set)
+    return stop
 
 
 COMMANDS = (worker,)

@@ -1,0 +1,73 @@
+"""A real cluster under failure: worker processes killed with SIGKILL, the scheduler's leader
+gone, Redis restarted, PostgreSQL restarted. Through all of it every slot is recorded once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.cluster.harness import CADENCE, cluster, wait_until
+from workers.schedule import phase, slot_start
+
+pytestmark = pytest.mark.postgres
+SITES = 6
+
+
+def _slots_between(code: str, start: float, end: float) -> set[datetime]:
+    """The slots of a site that start in [start, end)."""
+    slot = slot_start(start, CADENCE, phase(code, CADENCE))
+    slots = set()
+    while slot < end:
+        if slot >= start:
+            slots.add(datetime.fromtimestamp(slot, UTC))
+        slot += CADENCE
+    return slots
+
+
+def _pids(running) -> set[str]:
+    return {pid for _, _, pid, _, _ in running.samples()}
+
+
+def _assert_every_slot_once(running, start: float, end: float) -> None:
+    samples = running.samples()
+    keys = Counter((code, slot) for code, slot, *_ in samples)
+    assert max(keys.values()) == 1
+    for n in range(SITES):
+        code = f"S-{n:03d}"
+        missing = _slots_between(code, start, end) - {slot for c, slot in keys if c == code}
+        assert not missing, f"{code}: slots {sorted(missing)} not recorded"
+
+
+def test_killed_leader_worker_its_sites_and_the_schedule_move_to_the_other(
+    cli, postgres_url, redis_url, redis_prefix, tmp_path
+):
+    with cluster(cli, postgres_url, redis_url, redis_prefix, tmp_path, SITES) as running:
+        running.start_worker("a")
+        running.start_worker("b")
+        both = {running.pid("a"), running.pid("b")}
+        wait_until(lambda: _pids(running) >= both, 60, "both workers sampling", running)
+        leader = running.worker_of(wait_until(running.leader, 10, "a leader", running))
+        survivor = "b" if leader == "a" else "a"
+        killed_at = time.time()
+        running.stop(leader, signal.SIGKILL)
+
+        def taken_over() -> bool:
+            holder = running.leader()
+            return holder is not None and running.worker_of(holder) == survivor
+
+        wait_until(taken_over, 3 + CADENCE, "the survivor leading", running)
+        # Within two cadences every site, the dead worker's too, is sampled by the survivor.
+        deadline = killed_at + 2 * CADENCE
+        wait_until(lambda: time.time() > deadline + 3, 30, "two cadences", running)
+        by_survivor = {
+            code
+            for code, slot, pid, _, _ in running.samples()
+            if pid == running.pid(survivor) and killed_at < slot.timestamp() <= deadline
+        }
+        assert by_survivor == {f"S-{n:03d}" for n in range(SITES)}
+        # Nothing lost: every slot from before the kill to now is recorded, each once.
+        _assert_every_slot_once(running, killed_at - CADENCE, time.time() - CADENCE - 3)

@@ -1,0 +1,1 @@
+"""Cluster mode: arq jobs on Redis, one elected scheduler, any number of worker processes."""

@@ -1,0 +1,215 @@
+"""The cluster's scheduler: one arq job per (site, slot), each in the queue of the worker that
+owns the site, enqueued when the slot is due.
+
+Every worker process runs one; only the holder of the lease schedules, the others stand by and
+take over within `lease_s` of the holder's death. Two schedulers overlapping for a moment (an
+old holder that has not noticed yet) do no harm: a job id is its (site, slot), so arq refuses
+a second enqueue, and the database refuses a second sample of a slot.
+
+On taking over, a scheduler enqueues every slot of the last `lease_s + cadence` seconds that is
+not stored: those a dead holder may have missed. It also moves the queued jobs of workers that
+stopped beating to their sites' new owners, so a killed worker's slots are sampled by others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
+from redis.exceptions import RedisError
+from sqlalchemy import Engine
+
+from attendance.config import RedisSettings, SamplingSettings
+from attendance.store.models import ConferenceSession
+from attendance.store.samples import active_session, recorded_slots, sampled_sites
+from workers.cluster.lease import Lease
+from workers.cluster.names import SAMPLE_JOB, Names
+from workers.cluster.routing import Registry, owner
+from workers.sampler import site_cadence, site_problem
+from workers.schedule import as_datetime, pause, phase, slot_start
+
+log = logging.getLogger("attendance.scheduler")
+IDLE_POLL_S = 5.0  # between looks for an active session, while leading
+
+
+@dataclass(frozen=True)
+class Planned:
+    site_id: int
+    code: str
+    cadence: float
+
+
+@dataclass
+class Plan:
+    session_id: int
+    starts: float
+    ends: float
+    sites: list[Planned]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: Engine,
+        redis: ArqRedis,
+        holder: str,
+        sampling: SamplingSettings,
+        cluster: RedisSettings,
+    ):
+        self.engine, self.redis, self.holder = engine, redis, holder
+        self.sampling, self.cluster = sampling, cluster
+        self.names = Names(cluster.prefix)
+        self.lease = Lease(redis, self.names.leader, holder, cluster.lease_s)
+        self.registry = Registry(redis, self.names.workers)
+        self.rng = random.Random()
+        self.leading = False
+        self.enqueued = 0
+        self.workers: list[str] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stand by, lead when the lease is ours, until `stop`; then hand the lease back."""
+        try:
+            while not stop.is_set():
+                try:
+                    if await self.lease.hold():
+                        await self._lead(stop)
+                except (RedisError, OSError) as exc:
+                    self._step_down(f"Redis: {exc}")
+                await pause(stop, self._renew_every)
+        finally:
+            if self.leading:
+                with contextlib.suppress(RedisError, OSError):
+                    await self.lease.release()
+                self._step_down("stopping")
+
+    @property
+    def _renew_every(self) -> float:
+        return self.cluster.lease_s / 3
+
+    def _step_down(self, why: str) -> None:
+        if self.leading:
+            log.warning("scheduler %s: no longer leading (%s)", self.holder, why)
+        self.leading = False
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        """Schedule while the lease is renewed; return when it is lost or on `stop`."""
+        self.leading = True
+        log.info("scheduler %s: leading", self.holder)
+        plan = None
+        queue: list[tuple[float, int, float]] = []
+        renew_at = census_at = 0.0
+        while not stop.is_set():
+            now = time.time()
+            if now >= renew_at:
+                if not await self.lease.hold():
+                    self._step_down("the lease passed to another")
+                    return
+                renew_at = now + self._renew_every
+            if now >= census_at:
+                await self._census()
+                census_at = now + self.cluster.heartbeat_s
+            if not queue:
+                plan = await asyncio.to_thread(self._plan, now)
+                if plan is None:
+                    await pause(stop, min(IDLE_POLL_S, self._renew_every))
+                    continue
+                queue = await asyncio.to_thread(self._first_slots, plan, now)
+                log.info("scheduling %d sites of session %d", len(plan.sites), plan.session_id)
+            await self._enqueue_due(plan, queue)
+            wait = min(renew_at, census_at, queue[0][0] if queue else now) - time.time()
+            await pause(stop, max(0.0, min(wait, 1.0)))
+
+    def _plan(self, now: float) -> Plan | None:
+        session: ConferenceSession | None = active_session(self.engine, as_datetime(now))
+        if session is None:
+            return None
+        sites = []
+        for site in sampled_sites(self.engine):
+            problem = site_problem(site)
+            if problem:  # reported once per plan: the worker that would sample it cannot
+                log.error("site %s skipped: %s", site.code, problem)
+                continue
+            cadence = site_cadence(site, session.cadence_s, self.sampling)
+            sites.append(Planned(site.id, site.code, cadence))
+        return Plan(session.id, session.starts_at.timestamp(), session.ends_at.timestamp(), sites)
+
+    def _first_slots(self, plan: Plan, now: float) -> list[tuple[float, int, float]]:
+        """Each site's slots from `lease_s + cadence` ago that are not stored yet, in due order."""
+        back = self.cluster.lease_s + max((site.cadence for site in plan.sites), default=0)
+        stored = recorded_slots(
+            self.engine, [site.site_id for site in plan.sites], as_datetime(now - back)
+        )
+        queue = []
+        for index, site in enumerate(plan.sites):
+            current = slot_start(now, site.cadence, phase(site.code, site.cadence))
+            slot = current - site.cadence * (back // site.cadence)
+            while slot <= current:
+                if slot >= max(plan.starts, now - back) and (
+                    (site.site_id, as_datetime(slot)) not in stored
+                ):
+                    queue.append((self._due(slot, site.cadence), index, slot))
+                slot += site.cadence
+            if not queue or queue[-1][1] != index:  # the current slot is stored: the next one
+                following = current + site.cadence
+                queue.append((self._due(following, site.cadence), index, following))
+        heapq.heapify(queue)
+        return queue
+
+    def _due(self, slot: float, cadence: float) -> float:
+        return slot + self.rng.uniform(0, self.sampling.jitter * cadence)
+
+    async def _enqueue_due(self, plan: Plan, queue: list[tuple[float, int, float]]) -> None:
+        while queue and queue[0][0] <= time.time():
+            _, index, slot = heapq.heappop(queue)
+            site = plan.sites[index]
+            if slot >= plan.ends:
+                continue
+            if not self.workers:
+                log.error(
+                    "no live worker: slot %s of %s not enqueued", as_datetime(slot), site.code
+                )
+            else:
+                await self.redis.enqueue_job(
+                    SAMPLE_JOB,
+                    site.site_id,
+                    plan.session_id,
+                    slot,
+                    site.cadence,
+                    _job_id=self.names.job_id(site.site_id, slot),
+                    _queue_name=self.names.queue(owner(site.site_id, self.workers)),
+                    _expires=3 * site.cadence,
+                )
+                self.enqueued += 1
+            following = slot + site.cadence
+            heapq.heappush(queue, (self._due(following, site.cadence), index, following))
+
+    async def _census(self) -> None:
+        alive, dead = await self.registry.census(self.cluster.worker_ttl_s)
+        if alive != self.workers:
+            log.info("workers: %d live (%s)", len(alive), ", ".join(alive))
+        self.workers = alive
+        for worker in dead:
+            moved = await self._move_queue(worker, alive)
+            log.warning("worker %s stopped beating: %d queued slots moved", worker, moved)
+
+    async def _move_queue(self, worker: str, alive: list[str]) -> int:
+        """Hand a dead worker's queued (and half-done) jobs to their sites' new owners."""
+        queue = self.names.queue(worker)
+        jobs = await self.redis.zrange(queue, 0, -1, withscores=True)
+        if not alive:
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for job_id, score in jobs:
+                target = owner(Names.site_of(job_id.decode()), alive)
+                pipe.zadd(self.names.queue(target), {job_id: score})
+                pipe.delete(in_progress_key_prefix + job_id.decode())
+            pipe.delete(queue)
+            await pipe.execute()
+        return len(jobs)
