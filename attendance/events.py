@@ -27,8 +27,11 @@ class EventBus:
         self.published = 0
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
-        event = {"kind": kind, **data}
         self.published += 1
+        self.deliver({"kind": kind, **data})
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Hand an event to this process's subscribers."""
         for subscription in self._subscriptions:
             if subscription.queue.full():
                 subscription.queue.get_nowait()

@@ -8,7 +8,7 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import click
@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from attendance.cli.common import emit, json_option, open_engine, with_settings
 from attendance.config import Settings
 from attendance.events import EventBus
+from attendance.events_redis import RedisEventBus
 from attendance.store.db import transaction
 from attendance.users import add_user, create_token, list_users
 from attendance.web.app import create_app
@@ -58,23 +59,34 @@ async def run_services(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bus = EventBus()
-    runner = web.AppRunner(create_app(settings, engine, bus), shutdown_timeout=2.0)
-    await runner.setup()
-    host, port = host or settings.web.host, port or settings.web.port
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
-    announce(f"dashboard: http://{host}:{port}/  (Ctrl-C stops)")
-    sampling = asyncio.create_task(_sample(settings, engine, bus, stop)) if embedded else None
-    try:
-        await stop.wait()
-    finally:
-        if sampling is not None:
-            await sampling
-        await runner.cleanup()
+    async with _event_bus(settings, embedded) as bus:
+        runner = web.AppRunner(create_app(settings, engine, bus), shutdown_timeout=2.0)
+        await runner.setup()
+        host, port = host or settings.web.host, port or settings.web.port
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+        announce(f"dashboard: http://{host}:{port}/  (Ctrl-C stops)")
+        sampling = asyncio.create_task(_sample(settings, engine, bus, stop)) if embedded else None
+        try:
+            await stop.wait()
+        finally:
+            if sampling is not None:
+                await sampling
+            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _event_bus(settings: Settings, embedded: bool) -> AsyncIterator[EventBus]:
+    """In cluster mode the workers run elsewhere: their events, and those of every other web
+    node, come through Redis. Embedded (or without Redis) everything is in this process."""
+    if embedded or not settings.redis.url:
+        yield EventBus()
+        return
+    async with RedisEventBus(settings.redis.url, settings.redis.prefix) as bus:
+        yield bus
 
 
 async def _sample(settings: Settings, engine: Engine, bus: EventBus, stop: asyncio.Event) -> None:

@@ -60,7 +60,7 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
     from attendance.events_redis import RedisEventBus
     from workers.cluster.worker import ClusterWorker
 
-    bus = RedisEventBus(settings.redis.url, settings.redis.prefix)
+    bus = RedisEventBus(settings.redis.url, settings.redis.prefix, listen=False)
     asyncio.run(_run_cluster(ClusterWorker(settings, open_engine(settings), bus), bus, minutes))
 
 

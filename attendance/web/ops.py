@@ -8,10 +8,12 @@ from aiohttp import web
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from attendance.events import EventBus
+from attendance.events_redis import RedisEventBus
 from attendance.store.models import Sample
 from attendance.store.samples import active_session
 from attendance.web.db import in_transaction
-from attendance.web.keys import SETTINGS
+from attendance.web.keys import BUS, SETTINGS
 from attendance.web.live import LIVE
 
 routes = web.RouteTableDef()
@@ -47,4 +49,17 @@ def _problems(session: Session, now: datetime, quiet_after: timedelta) -> list[s
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[LIVE].metrics.render(), content_type="text/plain")
+    body = request.app[LIVE].metrics.render() + _bus_metrics(request.app[BUS])
+    return web.Response(text=body, content_type="text/plain")
+
+
+def _bus_metrics(bus: EventBus) -> str:
+    """In cluster mode: events this node sent to and heard from Redis, and those it dropped."""
+    if not isinstance(bus, RedisEventBus):
+        return ""
+    lines = [
+        "# HELP attendance_bus_events_total Live events through Redis, by stage.",
+        "# TYPE attendance_bus_events_total counter",
+        *(f'attendance_bus_events_total{{stage="{k}"}} {n}' for k, n in bus.counters().items()),
+    ]
+    return "\n".join(lines) + "\n"

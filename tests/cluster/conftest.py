@@ -6,14 +6,17 @@ With CI set, a missing Redis fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
@@ -101,10 +104,63 @@ class PrivateRedis:
 def private_redis() -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
         _missing("redis-server (Debian package redis-server)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = PrivateRedis(port)
+    server = PrivateRedis(_free_port())
     server.start()
     yield server
     server.stop()
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb in a temporary directory), which the test
+    may stop and start again: the shared server stays untouched."""
+
+    bin: Path
+    data: Path
+    port: int
+    as_postgres: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-o", options, *args]
+        subprocess.run([*self.as_postgres, *command], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.ctl("-l", str(self.data / "server.log"), "start")
+
+    def stop(self) -> None:
+        self.ctl("-m", "immediate", "stop")  # as a crash would: no clean shutdown
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        _missing("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin)")
+    bin_dir = found[-1].parent
+    data = Path(tempfile.mkdtemp(prefix="attendance-pg-"))
+    as_postgres = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
+        check=True,
+        capture_output=True,
+    )
+    server = PrivatePostgres(bin_dir, data, _free_port(), as_postgres)
+    server.start()
+    yield server
+    with contextlib.suppress(subprocess.CalledProcessError):
+        server.stop()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -71,3 +71,63 @@ def test_killed_leader_worker_its_sites_and_the_schedule_move_to_the_other(
         assert by_survivor == {f"S-{n:03d}" for n in range(SITES)}
         # Nothing lost: every slot from before the kill to now is recorded, each once.
         _assert_every_slot_once(running, killed_at - CADENCE, time.time() - CADENCE - 3)
+
+
+def _both_sampling(running) -> None:
+    both = {running.pid("a"), running.pid("b")}
+    wait_until(lambda: _pids(running) >= both, 60, "both workers sampling", running)
+
+
+def _sampled_since(running, moment: float) -> set[str]:
+    return {code for code, slot, *_ in running.samples() if slot.timestamp() > moment}
+
+
+def test_redis_restarted_workers_reconnect_and_no_slot_is_lost(
+    cli, postgres_url, private_redis, tmp_path
+):
+    with cluster(cli, postgres_url, private_redis.url, "attendance", tmp_path, SITES) as running:
+        running.start_worker("a")
+        running.start_worker("b")
+        _both_sampling(running)
+        stopped_at = time.time()
+        private_redis.stop()  # Redis keeps nothing on disk: queues, lease, heartbeats are gone
+        time.sleep(3)
+        private_redis.start()
+        restarted_at = time.time()
+        wait_until(running.leader, 15, "a leader after the restart", running)
+        every_site = {f"S-{n:03d}" for n in range(SITES)}
+        wait_until(
+            lambda: _sampled_since(running, restarted_at) == every_site,
+            3 * CADENCE,
+            "every site sampled after the restart",
+            running,
+        )
+        time.sleep(CADENCE)
+        assert all(process.poll() is None for process in running.workers.values())
+        # Slots due while Redis was away were caught up by the new leader.
+        _assert_every_slot_once(running, stopped_at - CADENCE, time.time() - CADENCE - 3)
+
+
+def test_postgres_restarted_samples_are_retried_and_none_is_lost(
+    cli, private_postgres, redis_url, redis_prefix, tmp_path
+):
+    with cluster(cli, private_postgres.url, redis_url, redis_prefix, tmp_path, SITES) as running:
+        running.start_worker("a")
+        running.start_worker("b")
+        _both_sampling(running)
+        stopped_at = time.time()
+        private_postgres.stop()
+        time.sleep(2 * CADENCE)  # two slots of every site taken while the database is away
+        private_postgres.start()
+        restarted_at = time.time()
+        wait_until(
+            lambda: len(_sampled_since(running, restarted_at)) == SITES,
+            3 * CADENCE,
+            "every site stored after the restart",
+            running,
+        )
+        time.sleep(CADENCE)
+        _assert_every_slot_once(running, stopped_at - CADENCE, time.time() - CADENCE - 3)
+        outage = [s for s in running.samples() if stopped_at < s[1].timestamp() < restarted_at]
+        assert len(outage) >= SITES  # stored after the restart, from frames taken during it
+        assert all(stored.timestamp() > restarted_at for *_, stored in outage)

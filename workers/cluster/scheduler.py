@@ -171,22 +171,20 @@ class Scheduler:
             site = plan.sites[index]
             if slot >= plan.ends:
                 continue
-            if not self.workers:
-                log.error(
-                    "no live worker: slot %s of %s not enqueued", as_datetime(slot), site.code
-                )
-            else:
-                await self.redis.enqueue_job(
-                    SAMPLE_JOB,
-                    site.site_id,
-                    plan.session_id,
-                    slot,
-                    site.cadence,
-                    _job_id=self.names.job_id(site.site_id, slot),
-                    _queue_name=self.names.queue(owner(site.site_id, self.workers)),
-                    _expires=3 * site.cadence,
-                )
-                self.enqueued += 1
+            if not self.workers:  # e.g. Redis restarted and no worker has beaten yet
+                heapq.heappush(queue, (time.time() + 0.5, index, slot))
+                return
+            await self.redis.enqueue_job(
+                SAMPLE_JOB,
+                site.site_id,
+                plan.session_id,
+                slot,
+                site.cadence,
+                _job_id=self.names.job_id(site.site_id, slot),
+                _queue_name=self.names.queue(owner(site.site_id, self.workers)),
+                _expires=3 * site.cadence,
+            )
+            self.enqueued += 1
             following = slot + site.cadence
             heapq.heappush(queue, (self._due(following, site.cadence), index, following))
 

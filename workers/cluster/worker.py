@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 
 from attendance.config import Settings
 from attendance.events import EventBus
+from attendance.outage import Outage
 from attendance.store.db import transaction
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
@@ -129,6 +130,7 @@ class ClusterWorker:
     async def _take_jobs(self, stop: asyncio.Event) -> None:
         """arq's worker loop on our queue, started again whenever Redis drops it."""
         timeout = 2 * max(60, 3 * self.settings.sampling.cadence_s)
+        outage = Outage(log, "taking jobs: Redis")
         while not stop.is_set():
             self.arq = Worker(
                 functions=[func(self._sample_job, name=SAMPLE_JOB, max_tries=3)],
@@ -142,10 +144,14 @@ class ClusterWorker:
                 log_results=False,
             )
             try:
+                await self.redis.ping()
+                outage.over()
                 await self.arq.main()
             except (RedisError, OSError) as exc:
-                log.warning("lost Redis while taking jobs (%s); taking them again in 1 s", exc)
-                await pause(stop, 1.0)
+                # Jobs in hand go on to store their samples; arq cannot mark them done.
+                for task in self.arq.tasks.values():
+                    task.add_done_callback(_quietly)
+                await pause(stop, outage.failed(exc))
 
     async def _sample_job(
         self, ctx: dict, site_id: int, session_id: int, slot: float, cadence: float
@@ -204,11 +210,13 @@ class ClusterWorker:
         )
 
     async def _beat(self, registry: Registry, stop: asyncio.Event) -> None:
+        outage = Outage(log, "heartbeat: Redis")
         while not stop.is_set():
             try:
                 await registry.beat(self.id)
+                outage.over()
             except (RedisError, OSError) as exc:
-                log.warning("heartbeat failed (%s)", exc)
+                outage.failed(exc)
             await pause(stop, self.settings.redis.heartbeat_s)
 
     async def _tend(self, stop: asyncio.Event) -> None:
@@ -249,3 +257,10 @@ class ClusterWorker:
             await asyncio.gather(*late, return_exceptions=True)
         taking.cancel()
         await asyncio.gather(taking, return_exceptions=True)
+
+
+def _quietly(task: asyncio.Task) -> None:
+    """Retrieve a finished arq task's error (Redis was gone when it finished) so it is not
+    reported as never retrieved: its sample is stored, and the outage is logged once."""
+    if not task.cancelled():
+        task.exception()
