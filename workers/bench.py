@@ -160,7 +160,7 @@ def bench_workers(
             simulator_started = datetime.fromisoformat(started_at).timestamp()
             run("init", "--db", db)
             run("sites", "import", str(site_file), "--db", db)
-            _exclude_screens(db, port, [row["site_code"] for row in rows])
+            exclude_screens(db, port, [row["site_code"] for row in rows])
             run("conference", "create", "BENCH", "--name", "Benchmark", "--db", db)
             run(
                 "session",
@@ -169,9 +169,9 @@ def bench_workers(
                 "--conference",
                 "BENCH",
                 "--start",
-                _iso(time.time() - 60),
+                iso(time.time() - 60),
                 "--end",
-                _iso(time.time() + minutes * 60 + 600),
+                iso(time.time() + minutes * 60 + 600),
                 "--cadence",
                 str(cadence),
                 "--db",
@@ -225,7 +225,7 @@ def _forget_samples(db: str) -> None:
     engine.dispose()
 
 
-def _exclude_screens(db: str, port: int, codes: list[str]) -> None:
+def exclude_screens(db: str, port: int, codes: list[str]) -> None:
     """Give sites with a screen the ROI an operator would draw: everything but the screen."""
     engine = make_engine(DatabaseSettings(url=db))
     for code in codes:
@@ -235,7 +235,7 @@ def _exclude_screens(db: str, port: int, codes: list[str]) -> None:
     engine.dispose()
 
 
-def _iso(epoch: float) -> str:
+def iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(epoch))
 
 

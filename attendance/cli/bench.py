@@ -107,6 +107,39 @@ def bench_workers_command(
     click.echo(json.dumps(figures))
 
 
+@bench.command("cluster")
+@click.option("--sites", type=click.IntRange(1, 20000), default=12000, show_default=True)
+@click.option("--cadence", type=click.IntRange(5, 3600), default=60, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--minutes", type=click.FloatRange(0.5, 600), default=5, show_default=True,
+              help="Length of the measured window.")  # fmt: skip
+@click.option("--warmup", type=click.FloatRange(0, 60), default=2, show_default=True,
+              help="Minutes before the window: first slots and first counts.")  # fmt: skip
+@click.option("--distinct", type=click.IntRange(1, 20000), default=1000, show_default=True,
+              help="Halls the simulator draws, shared by the sites.")  # fmt: skip
+@click.option("--size", default="960x540", show_default=True, help="Camera frame size WxH.")
+@click.option("--processes", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Detection processes per worker.")  # fmt: skip
+@click.option("--db", metavar="URL", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+              show_default=True, help="PostgreSQL (a scratch schema is used).")  # fmt: skip
+@click.option("--redis", "redis_url", metavar="URL", default="redis://127.0.0.1:6379/0",
+              show_default=True, help="Redis (keys under a prefix of the run's own).")  # fmt: skip
+def bench_cluster_command(
+    sites, cadence, workers, minutes, warmup, distinct, size, processes, db, redis_url
+) -> None:
+    """Simulated cameras (mostly unchanged scenes), K cluster workers, PostgreSQL and Redis:
+    slots due vs recorded, lag, samples/s, rows/s, RSS and CPU per worker."""
+    from workers.bench_cluster import bench_cluster  # the composition root may import workers
+
+    if not db.startswith("postgresql"):
+        raise BadInput("--db: the cluster runs on PostgreSQL, e.g. postgresql+psycopg://…/test")
+    figures = bench_cluster(
+        sites, cadence, minutes, workers, db, redis_url, click.echo, warmup,
+        distinct=distinct, size=_frame_size(size), processes=processes,
+    )  # fmt: skip
+    click.echo(json.dumps(figures))
+
+
 @bench.command("reconcile")
 @click.option("--sites", type=click.IntRange(1, 63 * 999), default=12_000, show_default=True)
 @click.option("--people", type=click.IntRange(1), default=1_500_000, show_default=True)

@@ -10,6 +10,7 @@ drawing and no encoding.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -104,6 +105,19 @@ def site_profile(
     simulator shows `seconds` (session time) after its start.
     """
     return profile(seed, code, seats(camera), period)
+
+
+def shown_halls(codes: Sequence[str], distinct: int | None = None) -> dict[str, str]:
+    """Whose hall each site shows: its own, or with `distinct` N, that of site `i % N`.
+
+    `codes` are in the order `simulate sites` takes them (that of `attendance examples`), so the
+    first N sites show their own halls and the others repeat them. A site showing another's
+    hall shows its session too: its truth is the truth of that hall.
+    """
+    if distinct is not None and distinct < 1:
+        raise ValueError(f"distinct halls must be ≥ 1, not {distinct}")
+    halls = len(codes) if distinct is None else distinct
+    return {code: codes[i % halls] for i, code in enumerate(codes)}
 
 
 def hall_plan(camera: CameraSettings, site: SiteProfile) -> HallPlan:

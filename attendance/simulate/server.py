@@ -13,7 +13,9 @@ Endpoints (all on one aiohttp app, see `init_app`):
   POST /faults/{code}                 {"kind": KIND or null}
 
 A site's frame is drawn once per occupancy state, in a worker process (or a thread), when it is
-first asked for; requests in between are served from the encoded variants, in turn. Snapshots
+first asked for; requests in between are served from the encoded variants, in turn. With
+`distinct` halls, sites share them: site i shows the hall (and the session) of site i % N, drawn
+once for all of them, so thousands of sites cost the drawing and memory of N. Snapshots
 and MJPEG parts carry `X-Simulator-State: K`, the state the frame shows, which `/truth/{code}`
 reports too (and `?state=K` recalls).
 """
@@ -21,6 +23,7 @@ reports too (and `?state=K` recalls).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -38,7 +41,14 @@ from typing import Any
 from aiohttp import web
 
 from attendance.simulate import cameras
-from attendance.simulate.cameras import MCU_GRID, CameraSettings, HallFacts, Render, site_profile
+from attendance.simulate.cameras import (
+    MCU_GRID,
+    CameraSettings,
+    HallFacts,
+    Render,
+    shown_halls,
+    site_profile,
+)
 from attendance.simulate.occupancy import (
     PERIOD,
     Occupancy,
@@ -61,7 +71,7 @@ FACTS_CHUNK = 25
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    codes: tuple[str, ...]  # the sites, in any order; served and paged in code order
+    codes: tuple[str, ...]  # the sites in examples order (see distinct); paged in code order
     seed: int = 2026
     camera: CameraSettings = field(default_factory=CameraSettings)
     speed: float = 1.0  # session seconds per wall-clock second
@@ -70,10 +80,13 @@ class SimulatorConfig:
     render_workers: int = 1  # worker processes that draw frames; 0: one thread (tests)
     mjpeg_interval: float = 0.5  # seconds between MJPEG frames
     clock: Callable[[], float] | None = None  # session seconds; default: speed × wall time
+    distinct: int | None = None  # halls drawn: codes[i] shows codes[i % distinct]'s; None: all
 
     def __post_init__(self) -> None:
         if not self.codes or len(set(self.codes)) != len(self.codes):
             raise ValueError("need at least one site and no code twice")
+        if self.distinct is not None and self.distinct < 1:
+            raise ValueError(f"distinct halls must be ≥ 1, not {self.distinct}")
         if not self.speed > 0 or not self.period > 0:
             raise ValueError(f"speed and period must be > 0, not {self.speed}, {self.period}")
         for code, kind in self.faults.items():
@@ -89,16 +102,29 @@ def check_fault(code: str, kind: str | None, codes: tuple[str, ...] | Mapping) -
 
 
 @dataclass
-class Camera:
-    """A site's camera as the server keeps it: the current render and the fault, if any."""
+class Hall:
+    """A drawn hall and its session, shown by one site's camera or (`distinct`) by several."""
 
-    site: SiteProfile
-    fault: str | None = None
+    site: SiteProfile  # the profile of the site whose hall this is
     render: Render | None = None
     pending: tuple[tuple, asyncio.Task] | None = None  # (occupancy key, render task)
-    frozen: tuple[bytes, Render] | None = None  # `frozen`: the frame it froze on
     last: Occupancy | None = None  # the latest state computed, reused within the state
+
+
+@dataclass
+class Camera:
+    """A site's camera as the server keeps it: the hall it films and the fault, if any."""
+
+    code: str
+    hall: Hall
+    fault: str | None = None
+    frozen: tuple[bytes, Render] | None = None  # `frozen`: the frame it froze on
     turn: int = 0  # which variant is served next
+
+    @property
+    def site(self) -> SiteProfile:
+        """The session the camera shows: its own site's, or the one whose hall it shares."""
+        return self.hall.site
 
 
 @dataclass
@@ -124,10 +150,12 @@ class Simulator:
         self.config = config
         self.camera = config.camera
         self.executor = executor
-        self.cameras = {
-            code: Camera(site_profile(self.camera, config.seed, code, config.period))
-            for code in sorted(config.codes)
+        shown = shown_halls(config.codes, config.distinct)
+        self.halls = {
+            hall: Hall(site_profile(self.camera, config.seed, hall, config.period))
+            for hall in dict.fromkeys(shown.values())
         }
+        self.cameras = {code: Camera(code, self.halls[shown[code]]) for code in sorted(shown)}
         self.codes = list(self.cameras)
         for code, kind in config.faults.items():
             self.cameras[code].fault = kind
@@ -154,10 +182,13 @@ class Simulator:
         self.started, self.started_at = time.monotonic(), time.time()
 
     def occupancy(self, camera: Camera, seconds: float | None = None) -> Occupancy:
-        state = state_at(camera.site, self.seconds() if seconds is None else seconds)
-        if camera.last is None or camera.last.state != state:
-            camera.last = occupancy(camera.site, state)
-        return camera.last
+        return self._occupancy(camera.hall, seconds)
+
+    def _occupancy(self, hall: Hall, seconds: float | None = None) -> Occupancy:
+        state = state_at(hall.site, self.seconds() if seconds is None else seconds)
+        if hall.last is None or hall.last.state != state:
+            hall.last = occupancy(hall.site, state)
+        return hall.last
 
     # Frames -----------------------------------------------------------------------------
 
@@ -165,27 +196,27 @@ class Simulator:
         """The one hop from the event loop to the render workers."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def current(self, camera: Camera, seconds: float | None = None) -> tuple[Render, int]:
-        """The render of the site's state now (cached, being drawn, or drawn now) and the state."""
-        state = self.occupancy(camera, seconds)
-        if camera.render is not None and camera.render.key == state.key:
-            return camera.render, state.state
-        if camera.pending is None or camera.pending[0] != state.key:
-            camera.pending = (state.key, asyncio.create_task(self._draw(camera, state)))
-        return await asyncio.shield(camera.pending[1]), state.state
+    async def current(self, hall: Hall, seconds: float | None = None) -> tuple[Render, int]:
+        """The render of the hall's state now (cached, being drawn, or drawn now) and the state."""
+        state = self._occupancy(hall, seconds)
+        if hall.render is not None and hall.render.key == state.key:
+            return hall.render, state.state
+        if hall.pending is None or hall.pending[0] != state.key:
+            hall.pending = (state.key, asyncio.create_task(self._draw(hall, state)))
+        return await asyncio.shield(hall.pending[1]), state.state
 
-    async def _draw(self, camera: Camera, state: Occupancy) -> Render:
+    async def _draw(self, hall: Hall, state: Occupancy) -> Render:
         try:
-            drawn = await self.run(_timed, cameras.render, self.camera, camera.site, state)
+            drawn = await self.run(_timed, cameras.render, self.camera, hall.site, state)
         finally:
-            if camera.pending and camera.pending[0] == state.key:
-                camera.pending = None
+            if hall.pending and hall.pending[0] == state.key:
+                hall.pending = None
         (render, facts), ms = drawn
         self.stats.renders += 1
         self.stats.render_ms += ms
-        self.facts[camera.site.code] = facts
-        if camera.render is None or camera.render.state < render.state:
-            camera.render = render  # a slow render of an older state never replaces a newer one
+        self.facts[hall.site.code] = facts
+        if hall.render is None or hall.render.state < render.state:
+            hall.render = render  # a slow render of an older state never replaces a newer one
         return render
 
     async def frame(self, camera: Camera) -> tuple[bytes, int | None]:
@@ -195,12 +226,12 @@ class Simulator:
         """
         if camera.fault == "frozen":
             if camera.frozen is None:
-                render, _ = await self.current(camera)
+                render, _ = await self.current(camera.hall)
                 camera.frozen = (render.jpegs[camera.turn % len(render.jpegs)], render)
             return camera.frozen[0], camera.frozen[1].state
         if camera.fault == "black":
             return self._next(camera, self.black().jpegs), None
-        render, state = await self.current(camera)
+        render, state = await self.current(camera.hall)
         return self._next(camera, render.jpegs), state
 
     @staticmethod
@@ -215,7 +246,8 @@ class Simulator:
 
     async def hall_facts(self, cams: list[Camera]) -> None:
         """Make sure the facts (screen, face boxes) of these sites are known."""
-        missing = [c.site for c in cams if c.site.code not in self.facts]
+        sites = {c.site.code: c.site for c in cams}  # cameras sharing a hall share its facts
+        missing = [site for code, site in sites.items() if code not in self.facts]
         if len(missing) > FACTS_CHUNK:  # every site: one shared task, however many ask
             if self._all_facts is None or self._all_facts.done():
                 self._all_facts = asyncio.create_task(self._facts_of(missing))
@@ -231,16 +263,19 @@ class Simulator:
                 self.facts[site.code] = facts
 
     async def warm(self, progress: Callable[[int], None] | None = None) -> None:
-        """Draw every site's first state now, with a process per core, before serving."""
+        """Draw every hall's first state now, with a process per core, before serving.
+
+        `progress` is called with the number of halls drawn so far, after each.
+        """
         workers = os.cpu_count() or 1
         serving, self.executor = self.executor, make_executor(workers)
-        queue = list(self.cameras.values())
+        queue = collections.deque(self.halls.values())
         done = 0
 
         async def drain() -> None:
             nonlocal done
             while queue:
-                await self.current(queue.pop(0), seconds=0.0)
+                await self.current(queue.popleft(), seconds=0.0)
                 done += 1
                 if progress:
                     progress(done)
@@ -265,7 +300,7 @@ class Simulator:
         """The page's composite now: redrawn only when one of its tiles changed."""
         cams = self.page(page)
         tiles = await asyncio.gather(*(self._tile(c) for c in cams))
-        key = tuple((c.site.code, r.key if r else None) for c, r in zip(cams, tiles, strict=True))
+        key = tuple((c.code, r.key if r else None) for c, r in zip(cams, tiles, strict=True))
         lock = self._mcu_locks.setdefault(page, asyncio.Lock())
         async with lock:
             cached = self._mcu.get(page)
@@ -283,7 +318,7 @@ class Simulator:
         if camera.fault == "frozen":
             await self.frame(camera)
             return camera.frozen[1] if camera.frozen else None
-        render, _ = await self.current(camera)
+        render, _ = await self.current(camera.hall)
         return render
 
     # Truth and faults -------------------------------------------------------------------
@@ -300,7 +335,8 @@ class Simulator:
             record["frame_state"] = camera.frozen[1].state
         if detail:
             record |= {
-                "code": camera.site.code,
+                "code": camera.code,
+                "hall": camera.site.code,
                 "capacity": camera.site.capacity,
                 "since": round(state.start, 3),
                 "until": round(state.end, 3),
@@ -322,7 +358,7 @@ class Simulator:
         return self.stopping.is_set()
 
     def status(self) -> dict[str, Any]:
-        cached = sum(c.render.nbytes for c in self.cameras.values() if c.render)
+        cached = sum(h.render.nbytes for h in self.halls.values() if h.render)
         cached += sum(sum(map(len, jpegs)) for _, jpegs in self._mcu.values())
         return {
             "sites": len(self.codes),
@@ -333,7 +369,8 @@ class Simulator:
             "started_at": _iso(self.started_at),
             "seconds": round(self.seconds(), 3),
             "faults": self.faults(),
-            "rendered_sites": sum(c.render is not None for c in self.cameras.values()),
+            "halls": len(self.halls),
+            "rendered_sites": sum(c.hall.render is not None for c in self.cameras.values()),
             "stats": self.stats.as_json(cached),
         }
 
@@ -516,7 +553,7 @@ async def mcu_mjpeg(request: web.Request) -> web.StreamResponse:
 
 async def mcu_layout(request: web.Request) -> web.Response:
     sim, page = request.app[SIMULATOR], _page(request)
-    codes = [c.site.code for c in sim.page(page)]
+    codes = [c.code for c in sim.page(page)]
     return web.json_response(
         {
             "grid": f"{MCU_GRID}x{MCU_GRID}",
@@ -562,11 +599,11 @@ async def faults_set(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         kind = body["kind"]
-        sim.set_fault(camera.site.code, kind)
+        sim.set_fault(camera.code, kind)
     except (ValueError, KeyError, TypeError) as exc:
         message = f'expected JSON {{"kind": one of {", ".join(FAULTS)} or null}}: {exc}'
         raise web.HTTPBadRequest(text=message + "\n") from None
-    return web.json_response({"code": camera.site.code, "fault": kind})
+    return web.json_response({"code": camera.code, "fault": kind})
 
 
 async def status(request: web.Request) -> web.Response:

@@ -78,6 +78,11 @@ def decode(jpeg: bytes) -> np.ndarray | None:
     return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
 
 
+def smooth(frame: np.ndarray) -> np.ndarray:
+    """Blurred enough that JPEG and sensor noise fade; a person arriving or leaving does not."""
+    return cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 2)
+
+
 async def read_parts(response: aiohttp.ClientResponse, count: int) -> list[tuple[dict, bytes]]:
     """The first `count` parts of a multipart/x-mixed-replace stream, checking the framing."""
     assert response.headers["Content-Type"] == "multipart/x-mixed-replace; boundary=frame"

@@ -41,6 +41,7 @@ def test_committed_simulator_sites_match_the_generator(cli, tmp_path: Path):
         (["--size", "20x20"], "width 64..7680"),
         (["--count", "0"], "1<=x<=20000"),
         (["--mcu-size", "1918x1080"], "must divide by 4"),
+        (["--distinct", "0"], "1<=x<=20000"),
     ],
 )
 def test_bad_options_are_clear_errors(cli, args: list[str], message: str):

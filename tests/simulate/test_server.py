@@ -10,7 +10,16 @@ import numpy as np
 
 from attendance.simulate.cameras import hall_plan, picture, site_profile, state_plan
 from attendance.simulate.occupancy import occupancy, occupancy_at, state_bounds
-from tests.simulate.harness import CODES, SEED, SMALL, decode, read_parts, run, running
+from tests.simulate.harness import (
+    CODES,
+    SEED,
+    SMALL,
+    decode,
+    read_parts,
+    run,
+    running,
+    smooth,
+)
 
 
 def test_snapshot_is_a_jpeg_of_the_configured_size_and_varies_only_by_noise():
@@ -63,9 +72,9 @@ def test_truth_is_what_the_served_frame_shows():
         assert truth["looking_down"] == len(now.down)
         assert truth["screen_faces"] == sum(p.on_screen for p in plan.people)
         # JPEG and sensor noise blur away; a person arriving, leaving or looking down does not.
-        served = _smooth(decode(jpeg))
-        assert np.abs(served - _smooth(picture(SMALL, site, now))).max() < 20
-        assert np.abs(served - _smooth(picture(SMALL, site, before))).max() > 60
+        served = smooth(decode(jpeg))
+        assert np.abs(served - smooth(picture(SMALL, site, now))).max() < 20
+        assert np.abs(served - smooth(picture(SMALL, site, before))).max() > 60
         summary = everything["sites"][code]
         assert {k: summary[k] for k in ("present", "visible_faces", "state")} == {
             k: truth[k] for k in ("present", "visible_faces", "state")
@@ -73,10 +82,6 @@ def test_truth_is_what_the_served_frame_shows():
         assert set(everything["sites"]) == set(CODES) and "at" in everything
 
     run(scenario())
-
-
-def _smooth(frame: np.ndarray) -> np.ndarray:
-    return cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 2)
 
 
 def test_occupancy_changes_over_time_deterministically_per_seed():
@@ -146,10 +151,10 @@ def test_mcu_page_is_a_4x4_composite_of_its_sites_in_code_order():
         assert composite.shape == (SMALL.mcu_height, SMALL.mcu_width, 3)
         tile_w, tile_h = layout["tile_size"]
         assert (tile_w, tile_h) == (SMALL.mcu_width // 4, SMALL.mcu_height // 4)
-        tile = _smooth(composite[tile_h : 2 * tile_h, tile_w : 2 * tile_w])  # row 1, col 1
+        tile = smooth(composite[tile_h : 2 * tile_h, tile_w : 2 * tile_w])  # row 1, col 1
 
         def shrunk(jpeg: bytes) -> np.ndarray:
-            return _smooth(cv2.resize(decode(jpeg), (tile_w, tile_h), interpolation=cv2.INTER_AREA))
+            return smooth(cv2.resize(decode(jpeg), (tile_w, tile_h), interpolation=cv2.INTER_AREA))
 
         assert np.abs(tile - shrunk(site)).mean() < 3 < np.abs(tile - shrunk(neighbour)).mean()
         empty = decode(parts[1][1])[tile_h:, tile_w:]  # page 1 has 4 sites: the rest is black
