@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +14,7 @@ from tests.cluster.harness import CADENCE, cluster, wait_until
 from workers.schedule import phase, slot_start
 
 pytestmark = pytest.mark.postgres
-SITES = 6
+SITES = 12  # rendezvous hashing gives both workers some: all to one is 2 in 4096
 
 
 def _slots_between(code: str, start: float, end: float) -> set[datetime]:
@@ -50,6 +50,13 @@ def test_killed_leader_worker_its_sites_and_the_schedule_move_to_the_other(
         running.start_worker("b")
         both = {running.pid("a"), running.pid("b")}
         wait_until(lambda: _pids(running) >= both, 60, "both workers sampling", running)
+        joined = time.time()
+        time.sleep(2 * CADENCE)
+        owners = defaultdict(set)
+        for code, slot, pid, _, _ in running.samples():
+            if slot.timestamp() > joined:
+                owners[code].add(pid)
+        assert all(len(pids) == 1 for pids in owners.values())  # sticky: one worker per site
         leader = running.worker_of(wait_until(running.leader, 10, "a leader", running))
         survivor = "b" if leader == "a" else "a"
         killed_at = time.time()
