@@ -6,6 +6,10 @@ count goes before a changed scene, which goes before a routine recount, and with
 site that has waited longest goes first. A job no process took up by its deadline is dropped:
 its sample keeps the site's last count, and the site's next frame queues again with its old
 place in line (the caller passes the same `since`). Unchanged sites thus wait longest.
+
+A job the pool cannot start by its deadline, at the pace it has kept, is dropped at once
+rather than at the deadline: under overload (thousands of sites without a first count) samples
+are then stored in milliseconds instead of holding a frame and a job slot for the whole wait.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from dataclasses import dataclass, field
 
 from workers.analysis import Counted, CountJob, Urgency
 from workers.pool import DetectionPool
+
+PACE_WEIGHT = 0.1  # of the latest job in the moving average of job durations
 
 
 @dataclass(order=True)
@@ -35,6 +41,7 @@ class DetectionQueue:
         self.waiting = 0
         self.in_flight = 0
         self.dropped = 0  # jobs whose deadline passed before a process was free
+        self.pace: float | None = None  # seconds a process spends on a job (moving average)
         self._heap: list[_Entry] = []
         self._arrivals = itertools.count()
 
@@ -44,6 +51,9 @@ class DetectionQueue:
         """The job's result, or None when it did not start by `deadline` (epoch s)."""
         future = asyncio.get_running_loop().create_future()
         entry = _Entry((urgency, since, next(self._arrivals)), job, future)
+        if self._hopeless(entry, deadline):
+            self.dropped += 1
+            return None
         heapq.heappush(self._heap, entry)
         self.waiting += 1
         self._dispatch()
@@ -57,6 +67,15 @@ class DetectionQueue:
             self.dropped += 1
             return None
         return await future
+
+    def _hopeless(self, entry: _Entry, deadline: float) -> bool:
+        """More jobs ahead of this one than the pool can start before `deadline`."""
+        if self.pace is None:
+            return False
+        free = self.pool.size - self.in_flight
+        starts = free + self.pool.size * max(0.0, deadline - time.time()) / self.pace
+        ahead = sum(1 for other in self._heap if not other.dropped and other.key < entry.key)
+        return ahead >= starts
 
     def _drop(self, entry: _Entry) -> None:
         if not entry.started and not entry.dropped:
@@ -72,10 +91,17 @@ class DetectionQueue:
             self.waiting -= 1
             self.in_flight += 1
             task = asyncio.ensure_future(self.pool.count(entry.job))
-            task.add_done_callback(lambda task, entry=entry: self._finished(entry, task))
+            started = time.monotonic()
+            task.add_done_callback(
+                lambda task, entry=entry, started=started: self._finished(entry, task, started)
+            )
 
-    def _finished(self, entry: _Entry, task: asyncio.Future) -> None:
+    def _finished(self, entry: _Entry, task: asyncio.Future, started: float) -> None:
         self.in_flight -= 1
+        took = time.monotonic() - started
+        self.pace = (
+            took if self.pace is None else PACE_WEIGHT * took + (1 - PACE_WEIGHT) * self.pace
+        )
         if not entry.future.done():  # the sampler may have stopped waiting
             if task.cancelled():
                 entry.future.cancel()

@@ -27,6 +27,8 @@ def test_one_holder_at_a_time_and_a_standby_takes_over_after_the_lease(redis_url
             await asyncio.sleep(0.05)
         assert 0.3 < time.monotonic() - started < 1.0
         assert not await first.hold()  # back from a pause, it finds the lease taken
+        assert not await first.renew()
+        assert await second.renew()
         await second.release()
         assert await first.holder_now() is None
         await redis.aclose()

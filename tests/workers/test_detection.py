@@ -74,3 +74,29 @@ def test_a_job_not_started_by_its_deadline_is_dropped_and_never_run(pool):
     assert late is None and waiting == 0 and queue.dropped == 1
     assert counted.result.count > 0  # the job that had started finished normally
     assert pool.running == 0 and queue.in_flight == 0
+
+
+def test_a_job_that_cannot_start_in_time_at_the_pools_pace_is_dropped_at_once(pool):
+    long_job = _job(1280, 720)
+
+    async def scenario():
+        queue = DetectionQueue(pool)
+        await queue.count(long_job, Urgency.FIRST, 0, time.time() + 60)  # learns the pace
+        busy = [
+            asyncio.ensure_future(queue.count(long_job, Urgency.FIRST, n, time.time() + 60))
+            for n in range(3)
+        ]
+        await asyncio.sleep(0)  # one runs, two wait
+        asked = time.monotonic()
+        hopeless = await queue.count(long_job, Urgency.RECOUNT, 9, time.time() + queue.pace)
+        answered = time.monotonic() - asked
+        urgent = asyncio.ensure_future(
+            queue.count(long_job, Urgency.FIRST, -1, time.time() + 2.5 * queue.pace)
+        )
+        await asyncio.gather(*busy, urgent)
+        return queue, hopeless, answered, urgent.result()
+
+    queue, hopeless, answered, urgent = asyncio.run(scenario())
+    assert hopeless is None and answered < 0.05  # two ahead, one process, one job's time left
+    assert urgent is not None  # first in line: it starts once the running job is done
+    assert queue.dropped == 1 and queue.waiting == 0

@@ -23,6 +23,12 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -36,11 +42,17 @@ class Lease:
         self.redis, self.key, self.holder = redis, key, holder
         self.lease_ms = max(1, round(lease_s * 1000))
         self._acquire = redis.register_script(_ACQUIRE_OR_RENEW)
+        self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
     async def hold(self) -> bool:
         """Take the lease if it is free, renew it if ours; whether we hold it now."""
         return bool(await self._acquire(keys=[self.key], args=[self.holder, self.lease_ms]))
+
+    async def renew(self) -> bool:
+        """Extend the lease if it is still ours. A holder that finds it gone must stop: even if
+        the key is free again, another may have held it (and scheduled) meanwhile."""
+        return bool(await self._renew(keys=[self.key], args=[self.holder, self.lease_ms]))
 
     async def release(self) -> None:
         await self._release(keys=[self.key], args=[self.holder])

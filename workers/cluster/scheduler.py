@@ -25,6 +25,7 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from attendance.config import RedisSettings, SamplingSettings
 from attendance.store.models import ConferenceSession
@@ -37,6 +38,7 @@ from workers.schedule import as_datetime, pause, phase, slot_start
 
 log = logging.getLogger("attendance.scheduler")
 IDLE_POLL_S = 5.0  # between looks for an active session, while leading
+ENQUEUE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ class Scheduler:
                         await self._lead(stop)
                 except (RedisError, OSError) as exc:
                     self._step_down(f"Redis: {exc}")
+                except OperationalError as exc:  # the database is away: lead again later
+                    await self._hand_over(f"database: {exc.orig}")
+                except Exception:  # a bug: let a standby try rather than stop scheduling
+                    log.exception("scheduler %s failed", self.holder)
+                    await self._hand_over("failed")
                 await pause(stop, self._renew_every)
         finally:
             if self.leading:
@@ -93,6 +100,11 @@ class Scheduler:
     def _renew_every(self) -> float:
         return self.cluster.lease_s / 3
 
+    async def _hand_over(self, why: str) -> None:
+        self._step_down(why)
+        with contextlib.suppress(RedisError, OSError):
+            await self.lease.release()
+
     def _step_down(self, why: str) -> None:
         if self.leading:
             log.warning("scheduler %s: no longer leading (%s)", self.holder, why)
@@ -102,16 +114,31 @@ class Scheduler:
         """Schedule while the lease is renewed; return when it is lost or on `stop`."""
         self.leading = True
         log.info("scheduler %s: leading", self.holder)
+        lost = asyncio.Event()
+        renewing = asyncio.create_task(self._keep_lease(lost))
+        try:
+            await self._schedule(stop, lost)
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+        if lost.is_set():
+            self._step_down("the lease was lost")
+
+    async def _keep_lease(self, lost: asyncio.Event) -> None:
+        """Renew apart from the scheduling loop, so a burst of enqueues cannot let it lapse."""
+        try:
+            while await self.lease.renew():
+                await asyncio.sleep(self._renew_every)
+        except (RedisError, OSError) as exc:
+            log.warning("scheduler %s: cannot renew the lease (%s)", self.holder, exc)
+        lost.set()
+
+    async def _schedule(self, stop: asyncio.Event, lost: asyncio.Event) -> None:
         plan = None
         queue: list[tuple[float, int, float]] = []
-        renew_at = census_at = 0.0
-        while not stop.is_set():
+        census_at = 0.0
+        while not stop.is_set() and not lost.is_set():
             now = time.time()
-            if now >= renew_at:
-                if not await self.lease.hold():
-                    self._step_down("the lease passed to another")
-                    return
-                renew_at = now + self._renew_every
             if now >= census_at:
                 await self._census()
                 census_at = now + self.cluster.heartbeat_s
@@ -123,7 +150,7 @@ class Scheduler:
                 queue = await asyncio.to_thread(self._first_slots, plan, now)
                 log.info("scheduling %d sites of session %d", len(plan.sites), plan.session_id)
             await self._enqueue_due(plan, queue)
-            wait = min(renew_at, census_at, queue[0][0] if queue else now) - time.time()
+            wait = min(census_at, queue[0][0] if queue else now) - time.time()
             await pause(stop, max(0.0, min(wait, 1.0)))
 
     def _plan(self, now: float) -> Plan | None:
@@ -141,24 +168,20 @@ class Scheduler:
         return Plan(session.id, session.starts_at.timestamp(), session.ends_at.timestamp(), sites)
 
     def _first_slots(self, plan: Plan, now: float) -> list[tuple[float, int, float]]:
-        """Each site's slots from `lease_s + cadence` ago that are not stored yet, in due order."""
+        """Each site's next slot; and, for a site sampled in the last `lease_s + cadence`
+        seconds, every slot after its last stored one: those a dead leader (or a lost Redis)
+        left unscheduled. A cluster starting afresh has none to catch up."""
         back = self.cluster.lease_s + max((site.cadence for site in plan.sites), default=0)
-        stored = recorded_slots(
-            self.engine, [site.site_id for site in plan.sites], as_datetime(now - back)
-        )
+        last: dict[int, float] = {}
+        ids = [site.site_id for site in plan.sites]
+        for site_id, slot in recorded_slots(self.engine, ids, as_datetime(now - back)):
+            last[site_id] = max(last.get(site_id, 0.0), slot.timestamp())
         queue = []
         for index, site in enumerate(plan.sites):
             current = slot_start(now, site.cadence, phase(site.code, site.cadence))
-            slot = current - site.cadence * (back // site.cadence)
-            while slot <= current:
-                if slot >= max(plan.starts, now - back) and (
-                    (site.site_id, as_datetime(slot)) not in stored
-                ):
-                    queue.append((self._due(slot, site.cadence), index, slot))
-                slot += site.cadence
-            if not queue or queue[-1][1] != index:  # the current slot is stored: the next one
-                following = current + site.cadence
-                queue.append((self._due(following, site.cadence), index, following))
+            first = last[site.site_id] + site.cadence if site.site_id in last else current
+            # The first slot not stored; each enqueued slot queues the next (`_enqueue_due`).
+            queue.append((self._due(first, site.cadence), index, first))
         heapq.heapify(queue)
         return queue
 
@@ -166,7 +189,9 @@ class Scheduler:
         return slot + self.rng.uniform(0, self.sampling.jitter * cadence)
 
     async def _enqueue_due(self, plan: Plan, queue: list[tuple[float, int, float]]) -> None:
-        while queue and queue[0][0] <= time.time():
+        for _ in range(ENQUEUE_BATCH):  # then the census gets its turn
+            if not queue or queue[0][0] > time.time():
+                return
             _, index, slot = heapq.heappop(queue)
             site = plan.sites[index]
             if slot >= plan.ends:

@@ -24,6 +24,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import func
 from redis.exceptions import RedisError
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from attendance.config import Settings
 from attendance.events import EventBus
@@ -43,6 +44,7 @@ log = logging.getLogger("attendance.worker")
 STOP_GRACE_S = 10.0
 IDLE_SITE_CADENCES = 3  # a site without a job for this many cadences moved away: close it
 REPORT_EVERY_S = 30.0
+LOAD_TRIES = 30  # 2 s apart: a database restart, not an outage of hours
 
 
 @dataclass
@@ -105,8 +107,15 @@ class ClusterWorker:
         taking = asyncio.create_task(self._take_jobs(stop))
         scheduling = asyncio.create_task(self.scheduler.run(stop))
         log.info("worker %s ready: queue %s", self.id, self.names.queue(self.id))
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            done, _ = await asyncio.wait(
+                {stopped, taking, scheduling}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stopped not in done:  # a bug: stop, so that our sites move to live workers
+                failed = done.pop()
+                stop.set()
+                raise RuntimeError("a worker task ended") from failed.exception()
         finally:
             await self._stop(registry, taking, scheduling)
             for task in tasks[1:]:
@@ -202,6 +211,15 @@ class ClusterWorker:
         return held.run
 
     def _load_session(self, session_id: int) -> SessionSites:
+        for _ in range(LOAD_TRIES - 1):
+            try:
+                return self._read_session(session_id)
+            except OperationalError as exc:  # the database is away: wait for it a while
+                log.warning("cannot load the sites (%s); retrying", exc.orig)
+                time.sleep(2.0)
+        return self._read_session(session_id)
+
+    def _read_session(self, session_id: int) -> SessionSites:
         with transaction(self.engine) as session:
             sites = {site.id: site for site in session.scalars(select(Site))}
         galleries = site_galleries(self.engine, list(sites))
