@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from workers.analysis import Counted, CountJob, count_frame
 
-DETECTION_NICENESS = 5
+DETECTION_NICENESS = 10
 
 
 def _start_process() -> None:

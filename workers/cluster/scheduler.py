@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from attendance.config import RedisSettings, SamplingSettings
 from attendance.store.models import ConferenceSession
 from attendance.store.samples import active_session, recorded_slots, sampled_sites
+from workers.cluster.enqueue import Enqueuer, Job
 from workers.cluster.lease import Lease
 from workers.cluster.names import SAMPLE_JOB, Names
 from workers.cluster.routing import Registry, owner
@@ -70,6 +71,7 @@ class Scheduler:
         self.names = Names(cluster.prefix)
         self.lease = Lease(redis, self.names.leader, holder, cluster.lease_s)
         self.registry = Registry(redis, self.names.workers)
+        self.enqueuer = Enqueuer(redis)
         self.rng = random.Random()
         self.leading = False
         self.enqueued = 0
@@ -189,29 +191,27 @@ class Scheduler:
         return slot + self.rng.uniform(0, self.sampling.jitter * cadence)
 
     async def _enqueue_due(self, plan: Plan, queue: list[tuple[float, int, float]]) -> None:
-        for _ in range(ENQUEUE_BATCH):  # then the census gets its turn
-            if not queue or queue[0][0] > time.time():
-                return
+        """Enqueue the slots that are due (a batch at most: then the census gets its turn)."""
+        if not self.workers:  # e.g. Redis restarted and no worker has beaten yet
+            return
+        jobs = []
+        while queue and queue[0][0] <= time.time() and len(jobs) < ENQUEUE_BATCH:
             _, index, slot = heapq.heappop(queue)
             site = plan.sites[index]
             if slot >= plan.ends:
                 continue
-            if not self.workers:  # e.g. Redis restarted and no worker has beaten yet
-                heapq.heappush(queue, (time.time() + 0.5, index, slot))
-                return
-            await self.redis.enqueue_job(
-                SAMPLE_JOB,
-                site.site_id,
-                plan.session_id,
-                slot,
-                site.cadence,
-                _job_id=self.names.job_id(site.site_id, slot),
-                _queue_name=self.names.queue(owner(site.site_id, self.workers)),
-                _expires=3 * site.cadence,
+            jobs.append(
+                Job(
+                    self.names.job_id(site.site_id, slot),
+                    self.names.queue(owner(site.site_id, self.workers)),
+                    SAMPLE_JOB,
+                    (site.site_id, plan.session_id, slot, site.cadence),
+                    expires_s=3 * site.cadence,
+                )
             )
-            self.enqueued += 1
             following = slot + site.cadence
             heapq.heappush(queue, (self._due(following, site.cadence), index, following))
+        self.enqueued += await self.enqueuer.enqueue(jobs)
 
     async def _census(self) -> None:
         alive, dead = await self.registry.census(self.cluster.worker_ttl_s)
