@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -33,8 +33,16 @@ from attendance.vision.counter import LEVELS, Counter, CountResult
 from attendance.vision.evidence import EvidenceStyle, evidence_jpeg
 from attendance.vision.gate import Gate, GateResult
 from attendance.vision.identify import encode_faces, same_faces
+from attendance.vision.jpeg import decode_at_least, jpeg_size
 from attendance.vision.perspective import Perspective
-from attendance.vision.quality import DARK, FACES_TOO_SMALL, FROZEN, assess, faces_too_small
+from attendance.vision.quality import (
+    ANALYSIS_WIDTH,
+    DARK,
+    FACES_TOO_SMALL,
+    FROZEN,
+    assess,
+    faces_too_small,
+)
 from attendance.vision.roi import Roi
 
 REGIONAL_LIMIT = 0.4  # recount regions covering more of the frame than this: count it all
@@ -148,15 +156,18 @@ def screen(
     for a bad frame."""
     frame_hash = hashlib.sha256(jpeg if jpeg is not None else image.tobytes()).hexdigest()
     screening = Screening(frame_hash)
-    pixels = image
-    if pixels is None:
-        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    pixels, reduction = image, 1
+    if pixels is None:  # screening reads no more pixels than the quality check does
+        decoded, reduction = decode_at_least(jpeg, ANALYSIS_WIDTH)
         if decoded is None:
             return screening.finish(SampleStatus.DECODE_ERROR, error="not an image")
         pixels = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     quality = assess(pixels, previous_thumb=memory.quality_thumb)
     memory.quality_thumb = quality.thumb
-    screening.flags, screening.size = quality.flags, (pixels.shape[1], pixels.shape[0])
+    height, width = pixels.shape[:2]
+    if reduction > 1:
+        width, height = jpeg_size(jpeg)
+    screening.flags, screening.size = quality.flags, (width, height)
     if DARK in quality.flags:
         return screening.finish(SampleStatus.DARK)
     if FROZEN in quality.flags:
@@ -170,7 +181,7 @@ def screen(
             policy.roi.mask(*pixels.shape[:2]) if policy.roi.include or policy.roi.exclude else None
         )
         memory.gate, memory.gate_shape = Gate(roi=watched), pixels.shape
-    change = screening.change = memory.gate.check(pixels)
+    change = screening.change = _full_scale(memory.gate.check(pixels), reduction, (width, height))
     due = memory.last_full_at is None or now - memory.last_full_at >= policy.recount_every_s
     relearn = memory.learned_at is None or now - memory.learned_at >= policy.refresh_every_s
     previous = memory.previous
@@ -203,6 +214,19 @@ def screen(
         memory.identified,
     )
     return screening
+
+
+def _full_scale(change: GateResult, reduction: int, size: tuple[int, int]) -> GateResult:
+    """The gate's regions in the frame's own pixels (it saw the frame reduced)."""
+    if reduction == 1 or not change.regions:
+        return change
+    width, height = size
+    regions = tuple(
+        (top * reduction, min(width, right * reduction), min(height, bottom * reduction),
+         left * reduction)
+        for top, right, bottom, left in change.regions
+    )  # fmt: skip
+    return replace(change, regions=regions)
 
 
 def count_frame(job: CountJob) -> Counted:

@@ -104,3 +104,21 @@ def test_a_postponed_frame_keeps_the_last_count_or_is_deferred(hall):
     kept = postpone(memory, screen(400.0, memory, POLICY, _jpeg(frame, 2)))
     assert kept.status == "gated" and kept.face_count == counted.face_count
     assert kept.detector == {"mode": "deferred", "wanted": "recount"}
+
+
+def test_the_gate_sees_a_reduced_frame_but_regions_are_in_the_frames_pixels(hall):
+    frame, plan = hall
+    memory = SiteMemory()
+    analyse(0.0, memory, POLICY, _jpeg(frame, 1))
+    analyse(301.0, memory, POLICY, _jpeg(frame, 2))
+    leaver = next(i for i, p in enumerate(plan.people) if p.visible and p.row >= 2)
+    left = draw_hall(
+        dataclasses.replace(plan, people=plan.people[:leaver] + plan.people[leaver + 1 :])
+    )
+    screening = screen(330.0, memory, POLICY, _jpeg(left, 4))
+    assert screening.size == (1280, 720) and screening.job.mode == "regional"
+    top, right, bottom, left_x = plan.people[leaver].box
+    assert any(
+        r_top <= top and right <= r_right and bottom <= r_bottom and r_left <= left_x
+        for r_top, r_right, r_bottom, r_left in screening.job.regions
+    )
