@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from attendance.config import DatabaseSettings
 from attendance.examples.generate import example_sites, write_table
@@ -239,20 +239,24 @@ def iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(epoch))
 
 
+def sample_figures() -> Select:
+    """What a benchmark reads of each sample: site, slot, status, count, when captured and
+    when stored."""
+    return select(
+        Sample.site_id,
+        Sample.slot,
+        Sample.status,
+        Sample.face_count,
+        Sample.captured_at,
+        Sample.created_at,
+    )
+
+
 def _figures(db, started, ended, cadence, simulator_started, truth) -> dict:
     engine = make_engine(DatabaseSettings(url=db))
     with transaction(engine) as session:
         codes = dict(session.execute(select(Site.id, Site.code)).all())
-        samples = session.execute(
-            select(
-                Sample.site_id,
-                Sample.slot,
-                Sample.status,
-                Sample.face_count,
-                Sample.captured_at,
-                Sample.created_at,
-            )
-        ).all()
+        samples = session.execute(sample_figures()).all()
     engine.dispose()
     due = 0
     for code in codes.values():  # the worker's window: from the slot it started in to `until`

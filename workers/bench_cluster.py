@@ -34,6 +34,7 @@ from workers.bench import (
     free_port,
     iso,
     run,
+    sample_figures,
     wait_for,
 )
 from workers.schedule import as_datetime, phase, slot_start
@@ -168,16 +169,8 @@ def _figures(url, start, end, cadence, opened, simulated: SimulatedSites) -> dic
     engine = make_engine(DatabaseSettings(url=url))
     with transaction(engine) as session:
         codes = dict(session.execute(select(Site.id, Site.code)).all())
-        samples = session.execute(
-            select(
-                Sample.site_id,
-                Sample.slot,
-                Sample.status,
-                Sample.face_count,
-                Sample.captured_at,
-                Sample.created_at,
-            ).where(Sample.slot >= as_datetime(start), Sample.slot < as_datetime(end))
-        ).all()
+        in_window = Sample.slot >= as_datetime(start), Sample.slot < as_datetime(end)
+        samples = session.execute(sample_figures().where(*in_window)).all()
         stored_in_window = {
             "samples": _count(session, Sample.created_at, start, end),
             "audit_events": _count(session, AuditEvent.at, start, end),

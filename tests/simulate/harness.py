@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,3 +104,21 @@ async def read_parts(response: aiohttp.ClientResponse, count: int) -> list[tuple
         assert await response.content.readexactly(2) == b"\r\n"
         parts.append((headers, body))
     return parts
+
+
+@contextlib.contextmanager
+def simulator_process(*args: str) -> Iterator[subprocess.Popen]:
+    """`attendance ARGS…` (a simulator) with text pipes; Ctrl-C'd and reaped on leaving. After
+    the block, `process.stderr_text` holds what it wrote on stderr."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "attendance", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as server:
+        try:
+            yield server
+        finally:
+            server.send_signal(signal.SIGINT)
+            _, server.stderr_text = server.communicate(timeout=10)

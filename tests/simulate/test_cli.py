@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from attendance.cli.simulate import DEFAULT_PORT
 from attendance.examples.generate import example_sites
 from attendance.importing.columns import SITES
 from attendance.importing.table import read_table
+from tests.simulate.harness import simulator_process
 
 COMMITTED = Path(__file__).parents[2] / "configs" / "examples" / "sites-simulator.csv"
 
@@ -52,26 +50,16 @@ def test_bad_options_are_clear_errors(cli, args: list[str], message: str):
 
 def test_sites_serves_until_ctrl_c():
     """The real command with a render process: prints its URL, serves, stops on SIGINT."""
-    command = [sys.executable, "-m", "attendance", "simulate", "sites", "--count", "3",
-               "--port", "0", "--size", "320x180", "--mcu-size", "320x180",
-               "--fault", "DC02001=black"]  # fmt: skip
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    ) as server:
-        try:
-            banner = server.stdout.readline()
-            assert "3 sites" in banner, server.stderr.read() if server.poll() else banner
-            assert "DC02001=black" in server.stdout.readline()
-            url = banner.split()[1]
-            with urllib.request.urlopen(f"{url}/cameras/DC01001/snapshot.jpg", timeout=30) as r:
-                assert r.headers["Content-Type"] == "image/jpeg" and len(r.read()) > 1000
-        finally:
-            server.send_signal(signal.SIGINT)
-            _, err = server.communicate(timeout=10)
+    with simulator_process("simulate", "sites", "--count", "3", "--port", "0", "--size",
+                           "320x180", "--mcu-size", "320x180", "--fault", "DC02001=black"
+                           ) as server:  # fmt: skip
+        banner = server.stdout.readline()
+        assert "3 sites" in banner, server.stderr.read() if server.poll() else banner
+        assert "DC02001=black" in server.stdout.readline()
+        url = banner.split()[1]
+        with urllib.request.urlopen(f"{url}/cameras/DC01001/snapshot.jpg", timeout=30) as r:
+            assert r.headers["Content-Type"] == "image/jpeg" and len(r.read()) > 1000
+    err = server.stderr_text
     assert server.returncode == 0
     assert "simulator stopped" in err and "Traceback" not in err
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import urllib.request
 
 import numpy as np
@@ -13,7 +10,16 @@ import pytest
 
 from attendance.simulate.cameras import picture, shown_halls
 from attendance.simulate.occupancy import occupancy, state_bounds
-from tests.simulate.harness import CODES, SEED, SMALL, decode, run, running, smooth
+from tests.simulate.harness import (
+    CODES,
+    SEED,
+    SMALL,
+    decode,
+    run,
+    running,
+    simulator_process,
+    smooth,
+)
 from workers.simulated import SimulatedSites
 
 DISTINCT = 6  # CODES are 20 sites: halls 0–5 are shown by 3 or 4 sites each
@@ -97,24 +103,15 @@ def test_the_command_serves_shared_halls_as_the_benchmark_starts_it():
     sites = SimulatedSites(count=5, seed=SEED, size=(320, 180), period=600.0, distinct=2)
     args = [*sites.args(0), "--mcu-size", "320x180"]
     assert args[args.index("--distinct") + 1] == "2" and "--warm" in args
-    with subprocess.Popen(
-        [sys.executable, "-m", "attendance", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    ) as server:
-        try:
-            banner = server.stdout.readline()
-            assert "5 sites showing 2 halls" in banner, server.stderr.read() or banner
-            url = banner.split()[1]
-            with urllib.request.urlopen(f"{url}/", timeout=10) as r:
-                status = json.load(r)
-            with urllib.request.urlopen(f"{url}/truth/DC05001", timeout=10) as r:
-                truth = json.load(r)
-        finally:
-            server.send_signal(signal.SIGINT)
-            _, err = server.communicate(timeout=10)
+    with simulator_process(*args) as server:
+        banner = server.stdout.readline()
+        assert "5 sites showing 2 halls" in banner, server.stderr.read() or banner
+        url = banner.split()[1]
+        with urllib.request.urlopen(f"{url}/", timeout=10) as r:
+            status = json.load(r)
+        with urllib.request.urlopen(f"{url}/truth/DC05001", timeout=10) as r:
+            truth = json.load(r)
+    err = server.stderr_text
     assert status["halls"] == 2 and status["stats"]["renders"] == 2
     assert truth["hall"] == "DC01001"  # DC05001 is site 4 of the examples: 4 mod 2 = 0
     assert truth["visible_faces"] == sites.visible_faces("DC05001", truth["seconds"])
