@@ -33,6 +33,7 @@ class _Entry:
     future: asyncio.Future = field(compare=False)
     started: bool = field(default=False, compare=False)
     dropped: bool = field(default=False, compare=False)
+    abandoned: bool = field(default=False, compare=False)  # its sampler stopped waiting
 
 
 class DetectionQueue:
@@ -42,6 +43,7 @@ class DetectionQueue:
         self.in_flight = 0
         self.dropped = 0  # jobs whose deadline passed before a process was free
         self.pace: float | None = None  # seconds a process spends on a job (moving average)
+        self.closed = False
         self._heap: list[_Entry] = []
         self._arrivals = itertools.count()
 
@@ -60,6 +62,7 @@ class DetectionQueue:
         try:
             await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
         except asyncio.CancelledError:
+            entry.abandoned = True
             self._drop(entry)
             raise
         if not future.done() and not entry.started:
@@ -82,8 +85,15 @@ class DetectionQueue:
             entry.dropped = True
             self.waiting -= 1
 
+    def close(self) -> None:
+        """Start nothing more (the pool is closing); jobs still waiting get no result."""
+        self.closed = True
+        for entry in self._heap:
+            entry.future.cancel()
+        self._heap.clear()
+
     def _dispatch(self) -> None:
-        while self.in_flight < self.pool.size and self._heap:
+        while not self.closed and self.in_flight < self.pool.size and self._heap:
             entry = heapq.heappop(self._heap)
             if entry.dropped:
                 continue
@@ -102,7 +112,10 @@ class DetectionQueue:
         self.pace = (
             took if self.pace is None else PACE_WEIGHT * took + (1 - PACE_WEIGHT) * self.pace
         )
-        if not entry.future.done():  # the sampler may have stopped waiting
+        if entry.abandoned:  # nobody will read the result (or the error of a closing pool)
+            if not task.cancelled():
+                task.exception()
+        elif not entry.future.done():  # the sampler may have stopped waiting
             if task.cancelled():
                 entry.future.cancel()
             elif task.exception() is not None:

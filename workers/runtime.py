@@ -155,6 +155,7 @@ class EmbeddedRuntime:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        self.sampler.detection.close()
         await self.sampler.close(runs)
 
 

@@ -286,6 +286,7 @@ class Sampler:
         )
 
     async def close(self, runs: list[SiteRun]) -> None:
+        """Close the sites' streams."""
         for run in runs:
             if run.source is not None:
                 await run.source.close()

@@ -118,6 +118,7 @@ class ClusterWorker:
                 raise RuntimeError("a worker task ended") from failed.exception()
         finally:
             await self._stop(registry, taking, scheduling)
+            self.sampler.detection.close()
             for task in tasks[1:]:
                 task.cancel()
             stop_writer.set()
