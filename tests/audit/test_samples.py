@@ -42,9 +42,13 @@ def test_a_batch_is_one_event_listing_only_its_new_samples(engine, site_id, veri
 def test_the_writer_appends_one_event_per_batch(engine, site_id, monkeypatch):
     monkeypatch.setattr("workers.writer.MAX_BATCH", 4)
     writer = SampleWriter(engine)
-    for row in sample_rows(site_id, range(10)):
-        writer.add(row)
-    asyncio.run(writer.flush())
+
+    async def store() -> None:
+        for row in sample_rows(site_id, range(10)):
+            writer.add(row)
+        await writer.flush()
+
+    asyncio.run(store())
     assert _listed(engine) == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
 
 
