@@ -68,7 +68,8 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
 
 
 async def _run(runtime, minutes: float | None) -> None:
-    stop = _stop_event(minutes)
+    stop = _stop_event()
+    # Slots that start before `until` are all sampled, the last ones a little after it.
     until = None if minutes is None else time.time() + minutes * 60
     try:
         progress = await runtime.run(stop, until)
@@ -78,7 +79,9 @@ async def _run(runtime, minutes: float | None) -> None:
 
 
 async def _run_cluster(cluster_worker, bus, minutes: float | None) -> None:
-    stop = _stop_event(minutes)
+    stop = _stop_event()
+    if minutes is not None:
+        asyncio.get_running_loop().call_later(minutes * 60, stop.set)
     await bus.start()
     try:
         await cluster_worker.run(stop)
@@ -89,14 +92,12 @@ async def _run_cluster(cluster_worker, bus, minutes: float | None) -> None:
     click.echo(f"stopped: samples {sampler.progress.by_status}, {sampler.writer.written} stored")
 
 
-def _stop_event(minutes: float | None) -> asyncio.Event:
-    """Set by Ctrl-C, SIGTERM, or after `minutes`."""
+def _stop_event() -> asyncio.Event:
+    """Set by Ctrl-C or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if minutes is not None:
-        loop.call_later(minutes * 60, stop.set)
     return stop
 
 
