@@ -40,6 +40,7 @@ from workers.schedule import as_datetime, pause, phase, slot_start
 log = logging.getLogger("attendance.scheduler")
 IDLE_POLL_S = 5.0  # between looks for an active session, while leading
 ENQUEUE_BATCH = 1000
+EXPIRE_CADENCES = 5  # arq drops a job not started by then; workers record late ones before
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class Scheduler:
                     self.names.queue(owner(site.site_id, self.workers)),
                     SAMPLE_JOB,
                     (site.site_id, plan.session_id, slot, site.cadence),
-                    expires_s=3 * site.cadence,
+                    expires_s=EXPIRE_CADENCES * site.cadence,
                 )
             )
             following = slot + site.cadence
