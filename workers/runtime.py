@@ -9,7 +9,6 @@ everything pending is written before returning.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import random
@@ -26,7 +25,7 @@ from attendance.store.models import ConferenceSession
 from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
 from workers.pool import DetectionPool
 from workers.sampler import Progress, Sampler, SiteRun, site_cadence, site_problem
-from workers.schedule import as_datetime, phase, slot_start
+from workers.schedule import as_datetime, pause, phase, slot_start
 
 log = logging.getLogger("attendance.worker")
 STOP_GRACE_S = 10.0
@@ -131,8 +130,7 @@ class EmbeddedRuntime:
                 continue
             wait = due - time.time()
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), min(wait, 1.0))
+                await pause(stop, min(wait, 1.0))
                 if time.time() >= next_report:
                     self.sampler.report()
                     next_report += REPORT_EVERY_S
@@ -172,6 +170,5 @@ async def wait_for_session(
             "no active session; %s",
             f"next: {upcoming.code} at {upcoming.starts_at}" if upcoming else "none planned",
         )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), SESSION_POLL_S)
+        await pause(stop, SESSION_POLL_S)
     return None

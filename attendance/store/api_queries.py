@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import RecordNotFound
 from attendance.store.models import (
-    Conference,
     ConferenceSession,
     Headcount,
     Region,
@@ -24,7 +23,7 @@ from attendance.store.models import (
     Sample,
     Site,
 )
-from attendance.store.queries import roster_sizes
+from attendance.store.queries import roster_sizes, sessions_select
 from attendance.store.results import estimates_query
 from attendance.text import fold
 
@@ -152,25 +151,13 @@ def _sample_rows(session: Session, query: Select) -> list[dict[str, Any]]:
 
 
 def sessions_page(session: Session, page: Page) -> tuple[list[dict], int]:
-    query = _sessions().order_by(ConferenceSession.starts_at.desc(), ConferenceSession.id)
+    query = sessions_select().order_by(ConferenceSession.starts_at.desc(), ConferenceSession.id)
     return _dicts(session, _paged(query, page)), _total(session, query)
 
 
 def session_row(session: Session, session_id: int) -> dict[str, Any]:
     conference_session(session, session_id)
-    return _dicts(session, _sessions().where(ConferenceSession.id == session_id))[0]
-
-
-def _sessions() -> Select:
-    return select(
-        ConferenceSession.id,
-        Conference.code.label("conference"),
-        ConferenceSession.code,
-        ConferenceSession.name,
-        ConferenceSession.starts_at,
-        ConferenceSession.ends_at,
-        ConferenceSession.cadence_s,
-    ).join(Conference)
+    return _dicts(session, sessions_select().where(ConferenceSession.id == session_id))[0]
 
 
 def estimates_page(

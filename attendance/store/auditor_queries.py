@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, aliased
 
 from attendance.store.models import (
     AuditEvent,
-    Conference,
     ConferenceSession,
     Headcount,
     Region,
     Sample,
     Site,
 )
+from attendance.store.queries import sessions_select
 from attendance.store.results import estimates_query
 
 BATCH = 5000
@@ -31,18 +31,8 @@ def chain_head(session: Session) -> tuple[str | None, int]:
 
 def all_sessions(session: Session) -> list[dict[str, Any]]:
     """Every session with its conference's code, latest first: the choices of a filter."""
-    query = (
-        select(
-            ConferenceSession.id,
-            Conference.code.label("conference"),
-            ConferenceSession.code,
-            ConferenceSession.name,
-            ConferenceSession.starts_at,
-            ConferenceSession.ends_at,
-            ConferenceSession.cadence_s,
-        )
-        .join(Conference)
-        .order_by(ConferenceSession.starts_at.desc(), ConferenceSession.id.desc())
+    query = sessions_select().order_by(
+        ConferenceSession.starts_at.desc(), ConferenceSession.id.desc()
     )
     return [dict(row) for row in session.execute(query).mappings()]
 

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from attendance.store.models import Conference, ConferenceSession, Region, Sample, Site
+from attendance.store.models import ConferenceSession, Region, Sample, Site
+from attendance.store.queries import sessions_select
 
 COUNTED = ("ok", "gated")
 SESSION_CHOICES = 20
@@ -76,15 +77,7 @@ def latest_counted(session: Session, site_id: int, session_id: int) -> dict[str,
 def recent_sessions(session: Session, now: datetime) -> list[dict[str, Any]]:
     """The latest sessions that have started, newest first: the choices on a site page."""
     query = (
-        select(
-            ConferenceSession.id,
-            Conference.code.label("conference"),
-            ConferenceSession.code,
-            ConferenceSession.name,
-            ConferenceSession.starts_at,
-            ConferenceSession.ends_at,
-        )
-        .join(Conference)
+        sessions_select()
         .where(ConferenceSession.starts_at <= now)
         .order_by(ConferenceSession.starts_at.desc())
         .limit(SESSION_CHOICES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Subquery, case, func, select
+from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from attendance.config import mask_url
@@ -94,6 +94,19 @@ def list_conferences(session: Session) -> list[dict[str, Any]]:
         .order_by(Conference.code)
     )
     return [dict(row) for row in session.execute(query).mappings()]
+
+
+def sessions_select() -> Select:
+    """Sessions with their conference's code: the columns every session list shows."""
+    return select(
+        ConferenceSession.id,
+        Conference.code.label("conference"),
+        ConferenceSession.code,
+        ConferenceSession.name,
+        ConferenceSession.starts_at,
+        ConferenceSession.ends_at,
+        ConferenceSession.cadence_s,
+    ).join(Conference)
 
 
 def list_sessions(session: Session, conference: str | None = None) -> list[dict[str, Any]]:
