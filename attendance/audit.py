@@ -31,7 +31,7 @@ from sqlalchemy import Engine, Row
 from sqlalchemy.orm import Session
 
 from attendance.store import audit_queries
-from attendance.store.audit_queries import SAMPLE_FIELDS, StoredEvent
+from attendance.store.audit_queries import LATER_SAMPLE_FIELDS, SAMPLE_FIELDS, StoredEvent
 from attendance.store.models import AuditEvent
 from attendance.store.types import utcnow
 
@@ -57,11 +57,13 @@ def event_hash(prev_hash: str | None, event: AuditEvent | StoredEvent) -> str:
 
 
 def sample_digest(sample: Mapping[str, Any], identifications: Iterable[Sequence[Any]]) -> str:
-    """SHA-256 of what a sample says (SAMPLE_FIELDS) and of its identifications, in id order.
+    """SHA-256 of what a sample says (SAMPLE_FIELDS, and LATER_SAMPLE_FIELDS that are set) and
+    of its identifications, in id order.
 
     The writer and `verify` both hash the values the database returns (SAMPLE_READ), so Python
     types and time zones of the rows a worker built cannot make them disagree."""
     body = {name: sample[name] for name in SAMPLE_FIELDS}
+    body |= {name: sample[name] for name in LATER_SAMPLE_FIELDS if sample.get(name) is not None}
     body["identifications"] = sorted(map(list, identifications))
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 

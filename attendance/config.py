@@ -147,6 +147,19 @@ class SamplingSettings(Section):
     max_grabs: int = Field(
         256, ge=1, le=10000, description="Frame grabs in flight at once (network concurrency)."
     )
+    seat_keep_counts: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="A face found at a seat still counts while missed in up to this many counts "
+        "and the gate saw no change there (a reader's bowed head); 0: never.",
+    )
+    seat_keep_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="…or while missed for up to this many seconds, however many counts.",
+    )
 
 
 class IdentifySettings(Section):

@@ -6,6 +6,8 @@ high percentile of counts smoothed by a running median over a few slots, taken o
 session's core window (the first and last minutes, when people arrive and leave, are left out).
 Peak, median and time-weighted mean are kept beside it, with coverage (share of the core's
 slots with a usable count) and a quality flag whose reasons say why a figure is not to be trusted.
+`remembered_share` says how much of the figure's samples came from seats remembered without a
+face found (bowed heads, workers/analysis.py), None where no sample recorded that.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class SampleFigure:
     status: str
     count: int | None
     faces_too_small: bool = False
+    remembered: int | None = None  # of `count`, seats remembered (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Figures:
     reasons: list[str] = field(default_factory=list)
     evidence: list[int] = field(default_factory=list)  # the samples the figure came from
     samples: int = 0  # samples of the core window
+    remembered_share: float | None = None  # of the evidence samples' counts, from seat memory
 
     def calibrated(self, factor: float) -> float | None:
         return None if self.raw is None else round(self.raw * factor, 1)
@@ -105,7 +109,15 @@ def estimate(
         reasons=reasons,
         evidence=evidence,
         samples=len(core),
+        remembered_share=_remembered_share([s for s in counted if s.sample_id in set(evidence)]),
     )
+
+
+def _remembered_share(figure: list[SampleFigure]) -> float | None:
+    """Mean share of remembered seats in the counts the figure came from (None: unrecorded)."""
+    recorded = [s for s in figure if s.remembered is not None]
+    shares = [s.remembered / s.count if s.count else 0.0 for s in recorded]
+    return round(float(np.mean(shares)), 3) if shares else None
 
 
 def _running_median(counts: np.ndarray, width: int) -> np.ndarray:

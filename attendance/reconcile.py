@@ -61,6 +61,7 @@ class SiteResult:
     evidence: list[int] = field(default_factory=list)  # sample ids behind the figure
     correction_reason: str | None = None
     corrected_by: str | None = None
+    remembered_share: float | None = None  # of the figure's counts, from seat memory
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,13 +127,7 @@ def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[i
                 "median": found.median,
                 "mean": found.mean,
                 "coverage": found.coverage,
-                "quality": {
-                    "flag": found.quality,
-                    "reasons": found.reasons,
-                    "evidence": found.evidence,
-                    "samples": found.samples,
-                    "factor": site["calibration_factor"],
-                },
+                "quality": _quality(found, site["calibration_factor"]),
                 "computed_at": now,
             }
         )
@@ -140,6 +135,21 @@ def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[i
     if changed:
         _audit_estimates(db, conference_session.id, changed)
     return figures
+
+
+def _quality(found: Figures, factor: float) -> dict[str, Any]:
+    """The stored estimate's flag and what stands behind it. `remembered_share` only where
+    samples recorded it, so estimates of older samples are stored as they were."""
+    quality = {
+        "flag": found.quality,
+        "reasons": found.reasons,
+        "evidence": found.evidence,
+        "samples": found.samples,
+        "factor": factor,
+    }
+    if found.remembered_share is not None:
+        quality["remembered_share"] = found.remembered_share
+    return quality
 
 
 def _audit_estimates(db: Session, session_id: int, changed: list[dict]) -> None:
@@ -203,6 +213,7 @@ def _result(
         coverage=found.coverage if found else 0.0,
         peak=found.peak if found else None,
         reasons=found.reasons if found else ["no sample in this session"],
+        remembered_share=found.remembered_share if found else None,
         absent_named=absent_named,
         evidence=found.evidence if found else [],
         correction_reason=correction["reason"] if correction else None,

@@ -14,6 +14,12 @@ encodes the few who arrived or moved, not all 400 (32 s of a detection process).
 
 With `Policy.evidence` set, the detection process also renders the frame's evidence image
 (downscaled, faces blurred, boxes drawn: a few ms), while it still has the pixels.
+
+A reader's face tilted over a document is lost by the detector though nobody left: `settle`
+keeps the site's seats (`SeatMemory`), and a seat found in the last few counts whose area the
+gate saw unchanged since still counts (`Analysis.remembered` of the figure). The gate's regions
+of every screened frame accumulate until the next count, so a change seen in a frame that was
+not counted still ends the seats there.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from attendance.vision.quality import (
     faces_too_small,
 )
 from attendance.vision.roi import Roi
+from attendance.vision.seats import SeatMemory, merge_changes
 
 REGIONAL_LIMIT = 0.4  # recount regions covering more of the frame than this: count it all
 
@@ -68,6 +75,8 @@ class Policy:
     identify: bool = False  # encode faces: the site has enrolled people to match them against
     min_face_px: int = 40  # identify.min_face_px: smaller faces are not encoded
     evidence: EvidenceStyle | None = None  # None: keep no evidence image of counted frames
+    seat_keep_counts: int = 3  # a face missed in up to this many counts still counts…
+    seat_keep_s: float = 0.0  # …or missed for up to this long, while its seat is unchanged
 
 
 @dataclass
@@ -85,6 +94,9 @@ class SiteMemory:
     # The last count's faces with a verdict: only a site that identifies has any (its sampler
     # sets them). A face left without one (too small, not paired) is encoded when next counted.
     identified: tuple[Box, ...] = ()
+    seats: SeatMemory | None = None  # where recent counts found faces (made by the first count)
+    changes: tuple[Box, ...] = ()  # the gate's regions since the last count, accumulated
+    remembered: tuple[Box, ...] = ()  # the last count's seats that counted without a face
 
 
 @dataclass
@@ -92,8 +104,9 @@ class Analysis:
     """A frame's sample figures."""
 
     status: str
-    face_count: int | None = None
-    boxes: list[list[int]] | None = None
+    face_count: int | None = None  # faces found + remembered
+    boxes: list[list[int]] | None = None  # the faces found (remembered seats: detector)
+    remembered: int | None = None  # how many of face_count are remembered seats
     detector: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
@@ -181,13 +194,17 @@ def screen(
             policy.roi.mask(*pixels.shape[:2]) if policy.roi.include or policy.roi.exclude else None
         )
         memory.gate, memory.gate_shape = Gate(roi=watched), pixels.shape
+        memory.changes, memory.seats = (), None  # seats of another picture mean nothing
     change = screening.change = _full_scale(memory.gate.check(pixels), reduction, (width, height))
+    memory.changes = merge_changes(memory.changes, change.regions)
     due = memory.last_full_at is None or now - memory.last_full_at >= policy.recount_every_s
     relearn = memory.learned_at is None or now - memory.learned_at >= policy.refresh_every_s
     previous = memory.previous
     if previous is not None and not change.changed and not due and not relearn:
         detector = {"mode": "gated", "unchanged_since": change.unchanged_since}
-        return screening.finish(SampleStatus.GATED, **_figures(previous), detector=detector)
+        detector |= _seat_boxes(memory.remembered)
+        figures = _figures(previous, memory.remembered)
+        return screening.finish(SampleStatus.GATED, **figures, detector=detector)
     if relearn or memory.perspective is None:
         mode = "calibrate"
     elif previous is not None and not due and change.changed_fraction <= REGIONAL_LIMIT:
@@ -282,6 +299,7 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
     memory.perspective = result.perspective or memory.perspective
     memory.previous = result
     memory.gate.accept_checked(screening.change, now)
+    memory.remembered = _remember(now, memory, job.policy, result)
     level = LEVELS[job.policy.quality]
     detector = {
         "model": job.policy.model,
@@ -291,12 +309,25 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
         "pixels": result.pixels,
         "regions": len(job.regions),
         "perspective": memory.perspective.to_json() if memory.perspective else None,
+        **_seat_boxes(memory.remembered),
     }
     too_small = faces_too_small([size(box) for box in result.boxes], level.target / level.max_scale)
     screening.flags += (FACES_TOO_SMALL,) if too_small else ()
+    figures = _figures(result, memory.remembered)
     return screening.finish(
-        SampleStatus.OK, **_figures(result), detector=detector, timings=result.timings
+        SampleStatus.OK, **figures, detector=detector, timings=result.timings
     ).done
+
+
+def _remember(
+    now: float, memory: SiteMemory, policy: Policy, result: CountResult
+) -> tuple[Box, ...]:
+    """Fold the count into the site's seats; the seats that count without a face found."""
+    seats = memory.seats = memory.seats or SeatMemory()
+    seats.keep_counts, seats.keep_s = policy.seat_keep_counts, policy.seat_keep_s
+    remembered = seats.update(result.boxes, memory.changes, now)
+    memory.changes = ()
+    return tuple(remembered)
 
 
 def postpone(memory: SiteMemory, screening: Screening) -> Analysis:
@@ -304,7 +335,9 @@ def postpone(memory: SiteMemory, screening: Screening) -> Analysis:
     detector = {"mode": "deferred", "wanted": screening.urgency.name.lower()}
     if memory.previous is None:
         return screening.finish(SampleStatus.DEFERRED, detector=detector).done
-    return screening.finish(SampleStatus.GATED, **_figures(memory.previous), detector=detector).done
+    detector |= _seat_boxes(memory.remembered)
+    figures = _figures(memory.previous, memory.remembered)
+    return screening.finish(SampleStatus.GATED, **figures, detector=detector).done
 
 
 def analyse(
@@ -321,5 +354,16 @@ def analyse(
     return settle(now, memory, screening, count_frame(screening.job).result)
 
 
-def _figures(result: CountResult) -> dict[str, Any]:
-    return {"face_count": result.count, "boxes": [list(box) for box in result.boxes]}
+def _figures(result: CountResult, remembered: tuple[Box, ...] = ()) -> dict[str, Any]:
+    """A count's sample figures: faces found plus remembered seats (their boxes kept apart, in
+    the detector's record, so evidence shows which is which)."""
+    return {
+        "face_count": result.count + len(remembered),
+        "boxes": [list(box) for box in result.boxes],
+        "remembered": len(remembered),
+    }
+
+
+def _seat_boxes(remembered: tuple[Box, ...]) -> dict[str, Any]:
+    """The detector record's list of remembered seats, when there are any."""
+    return {"remembered": [list(box) for box in remembered]} if remembered else {}

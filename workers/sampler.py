@@ -137,6 +137,8 @@ class Sampler:
             identify=identity is not None,
             min_face_px=self.identify.min_face_px,
             evidence=self._evidence_style(),
+            seat_keep_counts=self.sampling.seat_keep_counts,
+            seat_keep_s=self.sampling.seat_keep_s,
         )
         return SiteRun(site, cadence, policy, memory=_remembered(site), identity=identity)
 
@@ -216,6 +218,7 @@ class Sampler:
             "status": analysis.status,
             "captured_at": frame.captured_at,
             "face_count": analysis.face_count,
+            "remembered": analysis.remembered,
             "boxes": analysis.boxes,
             "detector": detector,
             "timings": analysis.timings or None,

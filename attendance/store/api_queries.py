@@ -138,6 +138,7 @@ def _samples(site_id: int) -> Select:
         Sample.captured_at,
         Sample.status,
         Sample.face_count,
+        Sample.remembered,
         Sample.detector,
         Sample.error,
     ).where(Sample.site_id == site_id)
@@ -171,7 +172,7 @@ def estimates_page(
     for row in rows:
         quality = row.pop("quality") or {}
         row["quality"] = quality.get("flag")
-        for key in ("reasons", "evidence", "factor"):
+        for key in ("reasons", "evidence", "factor", "remembered_share"):
             row[key] = quality.get(key)
     return rows, _total(session, query)
 

@@ -36,6 +36,10 @@ SAMPLE_FIELDS = (
     "frame_hash",
     "evidence_sha256",
 )
+# Fields added since: a sample's digest covers them only when set, so samples stored before a
+# field existed (NULL there) hash exactly as they did.
+LATER_SAMPLE_FIELDS = ("remembered",)
+READ_SAMPLE_FIELDS = SAMPLE_FIELDS + LATER_SAMPLE_FIELDS
 # An identification as it enters the digest: a tuple in this order, identification id first.
 IDENTIFICATION_FIELDS = ("id", "roster_entry_id", "decision", "distance", "box", "stranger_label")
 
@@ -44,7 +48,7 @@ def _as_read(column: Column) -> ColumnElement:
     return cast(column, Text).label(column.key) if isinstance(column.type, JSON) else column
 
 
-SAMPLE_READ = tuple(_as_read(Sample.__table__.c[name]) for name in SAMPLE_FIELDS)
+SAMPLE_READ = tuple(_as_read(Sample.__table__.c[name]) for name in READ_SAMPLE_FIELDS)
 IDENTIFICATION_READ = tuple(
     _as_read(Identification.__table__.c[name]) for name in IDENTIFICATION_FIELDS
 )
@@ -113,7 +117,7 @@ def events(connection: Connection) -> Iterator[StoredEvent]:
 
 
 def samples(connection: Connection) -> Iterator[tuple[int, dict[str, Any], list[tuple]]]:
-    """Every sample in id order, streamed: (id, its SAMPLE_FIELDS, its identifications)."""
+    """Every sample in id order, streamed: (id, its READ_SAMPLE_FIELDS, its identifications)."""
     faces = [column.label(f"face_{column.key}") for column in IDENTIFICATION_READ]
     query = (
         select(Sample.id, *SAMPLE_READ, *faces)
@@ -123,7 +127,7 @@ def samples(connection: Connection) -> Iterator[tuple[int, dict[str, Any], list[
     split = 1 + len(SAMPLE_READ)
     for sample_id, group in itertools.groupby(_stream(connection, query), key=lambda row: row[0]):
         rows = list(group)
-        sample = dict(zip(SAMPLE_FIELDS, rows[0][1:split], strict=True))
+        sample = dict(zip(READ_SAMPLE_FIELDS, rows[0][1:split], strict=True))
         identified = [tuple(row[split:]) for row in rows if row[split] is not None]
         yield sample_id, sample, identified
 

@@ -201,6 +201,10 @@ class Sample(Base):
     captured_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     face_count: Mapped[int | None]
+    remembered: Mapped[int | None] = mapped_column(
+        doc="Of face_count, seats whose face recent counts found and this one missed while the "
+        "scene there stayed unchanged (a bowed head); NULL for samples stored before."
+    )
     boxes: Mapped[list[Any] | None] = mapped_column(doc="[[top, right, bottom, left], …] pixels.")
     detector: Mapped[dict[str, Any] | None] = mapped_column(doc="Model, upsampling, tiles, ROI.")
     timings: Mapped[dict[str, Any] | None] = mapped_column(doc="Milliseconds per step.")

@@ -90,6 +90,7 @@ def session_samples(
             Sample.status,
             Sample.face_count,
             case((small, True), else_=False),
+            Sample.remembered,
         )
         .where(Sample.session_id == session_id)
         .order_by(Sample.site_id, Sample.slot)

@@ -78,6 +78,14 @@ SITE = {
     "status": {"enum": list(SITE_STATUSES), "description": "Live status; `disabled` if so."},
 }
 
+REMEMBERED_SHARE = _null(
+    {
+        **NUM,
+        "description": "Share of the figure's counts from seats remembered without a face found "
+        "(bowed heads); null where its samples did not record it.",
+    }
+)
+
 SCHEMAS: dict[str, Schema] = {
     "Error": _object(error=_object(status=INT, message=STR)),
     "Site": _object(**SITE),
@@ -89,6 +97,9 @@ SCHEMAS: dict[str, Schema] = {
         captured_at=_null(TIME),
         status={"enum": list(SampleStatus)},
         face_count=_null(INT),
+        remembered=_null(
+            {**INT, "description": "Of face_count, seats remembered without a face found."}
+        ),
         mode=_null({**STR, "description": "How: calibrate, full, regional, gated, deferred."}),
         error=_null(STR),
     ),
@@ -113,6 +124,7 @@ SCHEMAS: dict[str, Schema] = {
         reasons=_null(_list(STR)),
         evidence=_null({**_list(INT), "description": "Ids of the samples behind the figure."}),
         factor=_null(NUM),
+        remembered_share=REMEMBERED_SHARE,
         computed_at=TIME,
     ),
     "Reconciliation": _object(
@@ -138,6 +150,7 @@ SCHEMAS: dict[str, Schema] = {
         coverage=NUM,
         peak=_null(INT),
         reasons=_list(STR),
+        remembered_share=REMEMBERED_SHARE,
         absent_named=_null({**_list(STR), "description": "Where identification ran."}),
         evidence=_list(INT),
         correction_reason=_null(STR),

@@ -4,9 +4,11 @@ names a sample edited, deleted or inserted behind the application's back."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from sqlalchemy import insert, select, update
 
+from attendance.audit import canonical_json, sample_digest
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent, Identification, Sample
 from attendance.store.samples import record_samples
@@ -94,3 +96,40 @@ def test_a_deleted_sample_is_named(chain, verify):
         3,
         [{"sample": 2, "problem": "missing (deleted); event 2 lists it"}],
     )
+
+
+OLD_SAMPLE = {
+    "site_id": 1,
+    "session_id": None,
+    "slot": "2026-11-25 01:00:00.000000",
+    "captured_at": None,
+    "status": "ok",
+    "face_count": 3,
+    "boxes": "[[10, 60, 60, 10]]",
+    "frame_hash": "ab" * 32,
+    "evidence_sha256": None,
+}
+
+
+def test_a_sample_without_remembered_hashes_as_before_the_column():
+    """Pinned: samples stored before `remembered` (NULL there) keep their digests, so the
+    chain of old data still verifies."""
+    before = hashlib.sha256(canonical_json({**OLD_SAMPLE, "identifications": []}).encode())
+    assert sample_digest(OLD_SAMPLE, ()) == before.hexdigest()
+    assert sample_digest({**OLD_SAMPLE, "remembered": None}, ()) == before.hexdigest()
+    assert sample_digest({**OLD_SAMPLE, "remembered": 1}, ()) != before.hexdigest()
+
+
+def test_a_remembered_count_is_stored_and_proven(engine, site_id, verify):
+    """Pinned: `remembered` is stored, covered by the digest: editing it is found."""
+    rows = [{**row, "remembered": 1} for row in sample_rows(site_id, range(2))]
+    rows += sample_rows(site_id, range(2, 3))  # one without: NULL, as older samples
+    assert record_samples(engine, rows) == 3
+    with transaction(engine) as session:
+        assert session.scalars(select(Sample.remembered).order_by(Sample.id)).all() == [1, 1, None]
+    assert verify()[0] == 0
+    with engine.begin() as connection:
+        connection.execute(update(Sample).where(Sample.id == 2).values(remembered=0))
+    code, report = verify()
+    assert code == 3 and [p["sample"] for p in report["problems"]] == [2]
+    assert "another field than face_count" in report["problems"][0]["problem"]

@@ -76,3 +76,14 @@ def test_a_session_in_its_first_minutes_shows_what_it_has_so_far():
     found = estimate(_samples(counts), WINDOW, SETTINGS, until=START + timedelta(minutes=5))
     assert found.raw == 12 and found.coverage == 1.0 and found.quality == "fair"
     assert found.reasons == ["the session has just begun: figure from its first minutes"]
+
+
+def test_remembered_share_is_the_memory_in_the_counts_behind_the_figure():
+    """Pinned: the mean remembered/face_count over the figure's evidence samples; None when no
+    sample recorded it (samples stored before seat memory)."""
+    slots = [START + timedelta(minutes=i) for i in range(120)]
+    samples = [SampleFigure(i + 1, slot, "ok", 40, remembered=4) for i, slot in enumerate(slots)]
+    found = estimate(samples, WINDOW, SETTINGS)
+    assert found.raw == 40 and found.remembered_share == 0.1
+    old = estimate(_samples([40] * 120), WINDOW, SETTINGS)
+    assert old.raw == 40 and old.remembered_share is None

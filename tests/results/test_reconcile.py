@@ -80,7 +80,9 @@ def _session_ids(engine) -> dict[str, int]:
         return dict(connection.execute(select(ConferenceSession.code, ConferenceSession.id)).all())
 
 
-def _record(engine, session: str, code: str, counts: list[int | None]) -> None:
+def _record(
+    engine, session: str, code: str, counts: list[int | None], remembered: int | None = None
+) -> None:
     sites, _ = _ids(engine)
     session_id = _session_ids(engine)[session]
     rows = [
@@ -91,6 +93,7 @@ def _record(engine, session: str, code: str, counts: list[int | None]) -> None:
             "slot": SESSIONS[session] + timedelta(minutes=i),
             "status": "ok" if count is not None else "timeout",
             "face_count": count,
+            "remembered": remembered if count is not None else None,
             "detector": {"flags": []},
         }
         for i, count in enumerate(counts)
@@ -157,6 +160,20 @@ def test_each_site_gets_its_status_and_the_evidence_behind_it(cli, db, engine, t
         stored = connection.execute(select(Estimate.raw, Estimate.coverage)).all()
     assert evidence and set(evidence) == {3}
     assert sorted(stored, key=str) == sorted([(9.0, 1.0), (3.0, 1.0), (None, 0.0)], key=str)
+
+
+def test_reconcile_json_says_how_much_of_the_figure_came_from_memory(cli, db, engine, tmp_path):
+    """Pinned: `remembered_share` in `reconcile --json` and the stored estimate; null for sites
+    whose samples never recorded it, whose stored quality keeps its old keys."""
+    _prepare(cli, db, engine, tmp_path)
+    _record(engine, "S1", "A", [8] * 60, remembered=2)
+    _record(engine, "S1", "B", [3] * 60)
+    sites = _reconcile(cli, db, "S1")
+    assert sites["A"]["remembered_share"] == 0.25 and sites["A"]["present"] == 8
+    assert sites["B"]["remembered_share"] is None
+    with engine.connect() as connection:
+        stored = connection.scalars(select(Estimate.quality).order_by(Estimate.site_id)).all()
+    assert stored[0]["remembered_share"] == 0.25 and "remembered_share" not in stored[1]
 
 
 def test_a_headcount_calibrates_later_estimates_and_both_figures_are_kept(

@@ -98,7 +98,20 @@ async def _scenario(tmp_path: Path) -> None:
     with transaction(engine) as session:
         total = session.scalar(select(func.count()).select_from(Sample))
         distinct = session.execute(select(Sample.site_id, Sample.slot).distinct()).all()
+        figures = session.execute(
+            select(Sample.status, Sample.face_count, Sample.remembered)
+            .join(Site, Sample.site_id == Site.id)
+            .where(Site.code.in_(CODES[:2]))
+        ).all()
     assert total == len(distinct)
+    # Counts record how many of them came from seat memory; failures record none.
+    assert all(
+        (remembered is not None and 0 <= remembered <= count)
+        if status in ("ok", "gated")
+        else remembered is None
+        for status, count, remembered in figures
+    )
+    assert {status for status, _, _ in figures} >= {"ok", "timeout"}
     assert bus.published > sum(first.progress.by_status.values())  # samples + status changes
 
 
