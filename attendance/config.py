@@ -140,7 +140,11 @@ class SamplingSettings(Section):
     quality: str = Field(
         "thorough", pattern="^(fast|balanced|thorough)$", description="Counter level."
     )
-    model: str = Field("hog", pattern="^(hog|cnn)$", description="Face detector.")
+    model: str = Field(
+        "centerface",
+        pattern="^(centerface|hog|cnn)$",
+        description="Face detector: centerface (CNN, default), hog or cnn (face_recognition's).",
+    )
     processes: int = Field(
         0, ge=0, le=256, description="Detection processes; 0 means one per CPU core."
     )

@@ -35,7 +35,8 @@ import numpy as np
 
 from attendance.store.models import SampleStatus
 from attendance.vision.boxes import Box, size
-from attendance.vision.counter import LEVELS, Counter, CountResult
+from attendance.vision.counter import Counter, CountResult, level
+from attendance.vision.detectors import DEFAULT_MODEL
 from attendance.vision.evidence import EvidenceStyle, evidence_jpeg
 from attendance.vision.gate import Gate, GateResult
 from attendance.vision.identify import encode_faces, same_faces
@@ -70,7 +71,7 @@ class Policy:
     refresh_every_s: float
     frozen_after_s: float
     quality: str = "balanced"
-    model: str = "hog"
+    model: str = DEFAULT_MODEL
     roi: Roi = field(default_factory=Roi)  # parsed once per site, not per frame
     identify: bool = False  # encode faces: the site has enrolled people to match them against
     min_face_px: int = 40  # identify.min_face_px: smaller faces are not encoded
@@ -251,10 +252,8 @@ def count_frame(job: CountJob) -> Counted:
     image, decoded = job.image, None
     if image is None:
         decoded = cv2.imdecode(np.frombuffer(job.jpeg, np.uint8), cv2.IMREAD_COLOR)
-        # Encodings need colour; the counter converts to luminance itself.
-        image = cv2.cvtColor(
-            decoded, cv2.COLOR_BGR2RGB if job.policy.identify else cv2.COLOR_BGR2GRAY
-        )
+        # Encodings and the CNNs need colour; for HOG the counter converts to luminance itself.
+        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     counter = Counter(job.policy.quality, job.policy.model, job.policy.roi)
     if job.mode == "calibrate":
         result = counter.count(image)
@@ -300,7 +299,7 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
     memory.previous = result
     memory.gate.accept_checked(screening.change, now)
     memory.remembered = _remember(now, memory, job.policy, result)
-    level = LEVELS[job.policy.quality]
+    searched = level(job.policy.model, job.policy.quality)
     detector = {
         "model": job.policy.model,
         "quality": job.policy.quality,
@@ -311,7 +310,9 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
         "perspective": memory.perspective.to_json() if memory.perspective else None,
         **_seat_boxes(memory.remembered),
     }
-    too_small = faces_too_small([size(box) for box in result.boxes], level.target / level.max_scale)
+    too_small = faces_too_small(
+        [size(box) for box in result.boxes], searched.target / searched.max_scale
+    )
     screening.flags += (FACES_TOO_SMALL,) if too_small else ()
     figures = _figures(result, memory.remembered)
     return screening.finish(

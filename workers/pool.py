@@ -12,12 +12,13 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 
+from attendance.vision.detectors import DEFAULT_MODEL
 from workers.analysis import Counted, CountJob, count_frame
 
 DETECTION_NICENESS = 10
 
 
-def _start_process() -> None:
+def _start_process(model: str) -> None:
     import cv2
 
     from attendance.vision.detectors import load_models
@@ -26,16 +27,17 @@ def _start_process() -> None:
     cv2.setNumThreads(1)  # parallelism comes from the processes
     # Counting is the elastic work: grabbing and screening every frame on time comes first.
     os.nice(DETECTION_NICENESS)
-    load_models()
+    load_models(model)
 
 
 class DetectionPool:
-    def __init__(self, processes: int = 0):
+    def __init__(self, processes: int = 0, model: str = DEFAULT_MODEL):
         self.size = processes or os.cpu_count() or 1
         self._executor = ProcessPoolExecutor(
             self.size,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_process,
+            initargs=(model,),
         )
         self.running = 0  # jobs submitted and not finished: the backlog
 

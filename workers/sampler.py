@@ -111,7 +111,7 @@ class Sampler:
         self.identify = identify or IdentifySettings()
         self.evidence = evidence or EvidenceSettings()
         self.bus = bus or EventBus()
-        self.pool = pool or DetectionPool(sampling.processes)
+        self.pool = pool or DetectionPool(sampling.processes, sampling.model)
         self.detection = DetectionQueue(self.pool)
         self.writer = SampleWriter(engine)
         self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -69,6 +70,22 @@ def bench_detect_command(frames: int, people: str, size: str, seed: int, screen:
     except ValueError as exc:  # a hall that cannot be drawn at this size
         raise BadInput(str(exc)) from None
     click.echo(json.dumps(figures))
+
+
+@bench.command("real")
+@click.option(
+    "--data",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder with truth.json (and meta.json), e.g. ../shared/data/wider-dev.",
+)
+@click.option("--dlib-cnn", is_flag=True, help="Also face_recognition's CNN (minutes a photo).")
+def bench_real_command(folder: Path, dlib_cnn: bool) -> None:
+    """Recall, precision and CPU of every detector on real photos with drawn boxes."""
+    from attendance.bench.real import bench_real  # imports the face models
+
+    click.echo(json.dumps(bench_real(folder, dlib_cnn, click.echo)))
 
 
 @bench.command("gate")

@@ -9,8 +9,8 @@ import click
 
 from attendance.errors import BadInput
 from attendance.images import read_image
-from attendance.vision.counter import LEVELS, Counter
-from attendance.vision.detectors import WINDOW, load_models
+from attendance.vision.counter import QUALITIES, Counter
+from attendance.vision.detectors import DEFAULT_MODEL, MODELS, load_models
 from attendance.vision.roi import Roi, RoiError
 
 EXIT_BAD_INPUT = 2
@@ -38,8 +38,8 @@ def load_roi(path: Path | None) -> Roi | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help='JSON {"include": [polygons], "exclude": [polygons]}, points [x, y] in 0..1.',
 )
-@click.option("--model", type=click.Choice(list(WINDOW)), default="hog", show_default=True)
-@click.option("--quality", type=click.Choice(list(LEVELS)), default="balanced", show_default=True)
+@click.option("--model", type=click.Choice(MODELS), default=DEFAULT_MODEL, show_default=True)
+@click.option("--quality", type=click.Choice(QUALITIES), default="balanced", show_default=True)
 @click.pass_context
 def count(
     ctx: click.Context,
@@ -49,15 +49,15 @@ def count(
     model: str,
     quality: str,
 ) -> None:
-    """Count the faces in each IMAGE.
+    """Count the faces in each IMAGE (a file, or a folder of images).
 
     A file that cannot be read is reported on stderr and the others are still counted; the
     exit code is then 2.
     """
     counter = Counter(quality, model, load_roi(roi_file))
-    load_models()
+    load_models(model)
     failed = 0
-    for path in images:
+    for path in image_files(images):
         try:
             frame = read_image(path)
         except BadInput as exc:
@@ -77,6 +77,20 @@ def count(
             click.echo(f"{path}: {result.count} faces ({result.timings['total']:.0f} ms)")
     if failed:
         ctx.exit(EXIT_BAD_INPUT)
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def image_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The paths given, a folder replaced by its image files (by name; not its subfolders)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            files.append(path)
+    return files
 
 
 COMMANDS = (count,)

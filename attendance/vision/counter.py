@@ -1,11 +1,12 @@
 """Counting faces in a wide hall shot, spending detector pixels only where small faces are.
 
-HOG finds faces of about its window size (80 px) and larger. Enlarging the whole frame until
-the back row's 18 px faces reach that size costs 16× or more; instead the frame is cut into
-overlapping horizontal bands and each band is enlarged only as much as its own smallest faces
-need, which a site's `Perspective` predicts. Without a model (a new site, a single photo) a
-coarse pass finds the larger faces, a model is fitted to them, and the bands it predicts to hold
-smaller faces are searched at the scale they need.
+Each detector finds faces well from some size up (`Profile.window`: CenterFace ~20 px, HOG
+80 px). A hall's back row holds faces of 17 px and its front row 70 px; searching the whole frame
+at the scale the back row needs wastes most of the work on the front. Instead the frame is cut
+into overlapping horizontal bands and each band is scaled (enlarged or shrunk) only as much as
+its own smallest faces need, which a site's `Perspective` predicts. Without a model (a new site,
+a single photo) a coarse pass finds the larger faces, a model is fitted to them, and the bands it
+predicts to hold smaller faces are searched at the scale they need.
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from attendance.vision.boxes import Box, iou
-from attendance.vision.detectors import WINDOW, Face, detect
+from attendance.vision.detectors import DEFAULT_MODEL, MODELS, Face, detect, prepare
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi
 
 SWEEP_FACE_SHARE = 0.016  # back-row faces in a wide 1080p hall shot: ~17 px, 1.6% of its height
 SMALLEST_SWEPT = 12  # px
-COARSE_FACE = 40  # px: the smallest face the cold start's first pass (at scale 2) finds
-MAX_COARSE_PIXELS = 1920 * 1080 * 4  # a larger photo is searched at a lower coarse scale
 MARGIN_ROWS = 1.0  # searched above the highest face seen, in face sizes there
 EXPLORE_ROWS = 3.0  # a cold start looks this many face sizes above the highest face yet
 MAX_EXPLORE_STEPS = 8
@@ -34,24 +32,74 @@ OVERLAP = 1.0  # bands overlap by this many face sizes, so a face cut by one is 
 
 @dataclass(frozen=True)
 class Level:
-    """How hard to look: the detector size small faces are enlarged to, and the slack kept."""
+    """How hard to look: the detector size small faces are scaled to, and the slack kept."""
 
-    target: float  # px the face size a band's model predicts is enlarged to
+    target: float  # px the face size a band's model predicts is scaled to
     max_scale: float  # never enlarge more (bounds cost; faces needing more are missed)
-    threshold: float  # detector score threshold; below 0 finds more small faces
+    threshold: float  # detector score threshold
     band_px: int = 320  # height of a band after scaling
+    min_scale: float = 0.5  # never shrink more (large faces lose their features)
 
 
-# Tuned with `attendance bench detect` on 1920×1080 halls (faces 17–70 px): HOG on an enlarged
-# band still finds faces a little under its 80 px window when its score threshold is lowered,
-# and precision stayed at 1.0 down to -0.7. A site's first frame, and the periodic refresh,
-# searches harder whatever the level: the model it learns decides where later frames look.
-CALIBRATION = Level(target=100, max_scale=5.0, threshold=-0.3)
-LEVELS = {
-    "fast": Level(target=55, max_scale=2.0, threshold=-0.7),  # faces ≥ ~28 px
-    "balanced": Level(target=55, max_scale=5.0, threshold=-0.7),
-    "thorough": Level(target=65, max_scale=6.0, threshold=-0.6),
-}
+@dataclass(frozen=True)
+class Profile:
+    """What the counter must know of a detector to plan its bands."""
+
+    window: float  # px: the smallest face it finds reliably at scale 1
+    coarse_max: float  # a cold start's first pass: at most this scale ...
+    coarse_pixels: int  # ... and at most this many detector pixels
+    calibration: Level  # a site's first frame, and the periodic refresh, search harder
+    levels: dict[str, Level]
+    coarse_threshold: float | None = None  # the first pass's, when not the calibration's
+
+
+# HOG: tuned with `attendance bench detect` on 1920×1080 halls (faces 17–70 px). On an enlarged
+# band it still finds faces a little under its 80 px window when its score threshold is lowered,
+# and precision stayed at 1.0 down to -0.7.
+HOG = Profile(
+    window=80,
+    coarse_max=2.0,
+    coarse_pixels=1920 * 1080 * 4,
+    calibration=Level(target=100, max_scale=5.0, threshold=-0.3),
+    levels={
+        "fast": Level(target=55, max_scale=2.0, threshold=-0.7),  # faces ≥ ~28 px
+        "balanced": Level(target=55, max_scale=5.0, threshold=-0.7),
+        "thorough": Level(target=65, max_scale=6.0, threshold=-0.6),
+    },
+)
+# The dlib CNN's window is 50 px: HOG's plan at 5/8 of the scale.
+CNN = Profile(
+    window=50,
+    coarse_max=1.25,
+    coarse_pixels=1920 * 1080 * 2,
+    calibration=Level(target=62, max_scale=3.1, threshold=0.0),
+    levels={
+        "fast": Level(target=34, max_scale=1.25, threshold=0.0),
+        "balanced": Level(target=34, max_scale=3.1, threshold=0.0),
+        "thorough": Level(target=41, max_scale=3.75, threshold=0.0),
+    },
+)
+# CenterFace: tuned with `attendance bench real` on WIDER photos and `bench detect` on halls.
+# Its first pass at scale ≤ 1 keeps faces from 0.4; in enlarged bands 0.4 let false faces through
+# (precision 0.953 on the photos), 0.5 kept 0.964 for 0.01 less recall of faces ≥ 24 px.
+CENTERFACE = Profile(
+    window=20,
+    coarse_max=1.0,
+    coarse_pixels=1024 * 800,
+    coarse_threshold=0.4,
+    calibration=Level(target=22, max_scale=2.5, threshold=0.5, band_px=384, min_scale=0.3),
+    levels={
+        "fast": Level(target=18, max_scale=1.5, threshold=0.4, band_px=384, min_scale=0.3),
+        "balanced": Level(target=20, max_scale=2.5, threshold=0.4, band_px=384, min_scale=0.3),
+        "thorough": Level(target=24, max_scale=3.0, threshold=0.4, band_px=384, min_scale=0.3),
+    },
+)
+PROFILES = {"centerface": CENTERFACE, "hog": HOG, "cnn": CNN}
+QUALITIES = tuple(HOG.levels)
+
+
+def level(model: str, quality: str) -> Level:
+    return PROFILES[model].levels[quality]
 
 
 @dataclass(frozen=True)
@@ -94,15 +142,17 @@ class CountResult:
 class Counter:
     """Counts faces in frames of one site; the site's Perspective is passed in and out."""
 
-    def __init__(self, quality: str = "balanced", model: str = "hog", roi: Roi | None = None):
-        if quality not in LEVELS:
-            raise ValueError(f"quality must be one of {', '.join(LEVELS)}, not {quality!r}")
-        if model not in WINDOW:
-            raise ValueError(f"model must be one of {', '.join(WINDOW)}, not {model!r}")
-        self.level = LEVELS[quality]
+    def __init__(
+        self, quality: str = "balanced", model: str = DEFAULT_MODEL, roi: Roi | None = None
+    ):
+        if quality not in QUALITIES:
+            raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+        self.profile = PROFILES[model]
+        self.level = self.profile.levels[quality]
         self.model = model
         self.roi = roi or Roi()
-        self.window_ratio = WINDOW[model] / WINDOW["hog"]
 
     def count(
         self,
@@ -115,7 +165,7 @@ class Counter:
         again and the previous faces elsewhere are kept (a regional recount)."""
         started = time.perf_counter()
         height, width = frame.shape[:2]
-        frame = _gray(frame)
+        frame = prepare(self.model, frame)
         area = self.roi.bounds(height, width)
         if area is None:
             return CountResult([], [], perspective, timings={"total": 0.0})
@@ -146,7 +196,7 @@ class Counter:
         """A cold start: coarse pass, then the bands its model predicts, then upwards."""
         coarse = self._coarse_band(area)
         found = self._search(frame, coarse)
-        fine = self._fine_bands(found, area)
+        fine = self._fine_bands(found, area, coarse.scale)
         found += self._search_all(frame, fine)
         bands = [coarse, *fine, *self._explore_up(frame, found, area)]
         if Perspective.fit([face.box for face, _ in found]) is None:
@@ -158,27 +208,34 @@ class Counter:
         return bands, found
 
     def _coarse_band(self, area: Box) -> Band:
-        """The whole area at the scale that brings COARSE_FACE-sized faces to the window."""
+        """The whole area at the largest scale the profile's coarse budget allows."""
         top, right, bottom, left = area
         pixels = (bottom - top) * (right - left)
-        scale = min(2.0, (MAX_COARSE_PIXELS / pixels) ** 0.5)
-        return Band(top, right, bottom, left, scale * self.window_ratio, CALIBRATION.threshold)
+        scale = min(self.profile.coarse_max, (self.profile.coarse_pixels / pixels) ** 0.5)
+        threshold = self.profile.coarse_threshold
+        if threshold is None:
+            threshold = self.profile.calibration.threshold
+        return Band(top, right, bottom, left, scale, threshold)
 
     def _sweep_band(self, area: Box, frame_height: int) -> Band:
         top, right, bottom, left = area
         smallest = max(SMALLEST_SWEPT, SWEEP_FACE_SHARE * frame_height)
-        scale = self._scale(smallest, CALIBRATION)
-        return Band(top, right, bottom, left, scale, CALIBRATION.threshold)
+        calibration = self.profile.calibration
+        return Band(
+            top, right, bottom, left, self._scale(smallest, calibration), calibration.threshold
+        )
 
-    def _fine_bands(self, coarse: list[tuple[Face, float]], area: Box) -> list[Band]:
+    def _fine_bands(
+        self, coarse: list[tuple[Face, float]], area: Box, coarse_scale: float
+    ) -> list[Band]:
         """After the coarse pass: bands where the fitted model predicts faces it could not see."""
         model = Perspective.fit([face.box for face, _ in coarse])
         if model is None:
             return []
-        seen = COARSE_FACE * 1.1
+        seen = self.profile.window / coarse_scale * 1.1
         return [
             band
-            for band in self._model_bands(model, area, CALIBRATION, margin_rows=True)
+            for band in self._model_bands(model, area, self.profile.calibration, margin_rows=True)
             if model.size_at(band.top) < seen
         ]
 
@@ -196,8 +253,10 @@ class Counter:
             bottom = int(model.top + size)
             if bottom - top < 2 * size:
                 break
-            scale = self._scale(size, CALIBRATION)
-            band = Band(top, area[1], bottom, area[3], scale, CALIBRATION.threshold)
+            calibration = self.profile.calibration
+            band = Band(
+                top, area[1], bottom, area[3], self._scale(size, calibration), calibration.threshold
+            )
             bands.append(band)
             new = self._search(frame, band)
             found += new
@@ -207,8 +266,7 @@ class Counter:
 
     def _scale(self, size: float, level: Level) -> float:
         """How much to enlarge a region whose smallest faces are `size` px."""
-        scale = min(level.max_scale, max(0.5, level.target / size))
-        return scale * self.window_ratio
+        return min(level.max_scale, max(level.min_scale, level.target / size))
 
     def _model_bands(
         self, model: Perspective, area: Box, level: Level, margin_rows: bool = False
@@ -238,40 +296,27 @@ class Counter:
         return [found for band in bands for found in self._search(frame, band)]
 
     def _search(self, frame: np.ndarray, band: Band) -> list[tuple[Face, float]]:
-        crop = frame[band.top : band.bottom, band.left : band.right]
-        if crop.size == 0:
-            return []
-        crop = self._blank_excluded(crop, band, frame.shape[:2])
-        interpolation = cv2.INTER_LINEAR if band.scale >= 1 else cv2.INTER_AREA
-        scaled = cv2.resize(crop, None, fx=band.scale, fy=band.scale, interpolation=interpolation)
-        faces = detect(scaled, self.model, band.threshold)
-        return [(_to_frame(face, band), band.scale) for face in faces]
+        region = (band.top, band.right, band.bottom, band.left)
+        faces = detect(
+            self.model, self._blank_excluded(frame, band), region, band.scale, band.threshold
+        )
+        return [(face, band.scale) for face in faces]
 
-    def _blank_excluded(self, crop: np.ndarray, band: Band, shape: tuple[int, int]) -> np.ndarray:
+    def _blank_excluded(self, frame: np.ndarray, band: Band) -> np.ndarray:
         """Flatten what the ROI excludes, so the detector finds nothing (and little work) there."""
         if not self.roi.exclude and not self.roi.include:
-            return crop
-        allowed = self.roi.mask(*shape)[band.top : band.bottom, band.left : band.right]
+            return frame
+        rows, columns = slice(band.top, band.bottom), slice(band.left, band.right)
+        allowed = self.roi.mask(*frame.shape[:2])[rows, columns]
         if allowed.all():
-            return crop
-        blanked = crop.copy()
-        blanked[~allowed] = crop.mean().astype(crop.dtype)
+            return frame
+        blanked = frame.copy()
+        crop = blanked[rows, columns]
+        crop[~allowed] = crop.mean(axis=(0, 1)).astype(crop.dtype)
         return blanked
 
     def _countable(self, face: Face, frame: np.ndarray) -> bool:
         return self.roi.allows(face.box, *frame.shape[:2])
-
-
-def _gray(frame: np.ndarray) -> np.ndarray:
-    """HOG on luminance alone: 40% less work than on three channels, the same faces."""
-    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
-
-
-def _to_frame(face: Face, band: Band) -> Face:
-    top, right, bottom, left = (round(v / band.scale) for v in face.box)
-    return Face(
-        (top + band.top, right + band.left, bottom + band.top, left + band.left), face.score
-    )
 
 
 def _grow(region: Box, model: Perspective) -> Box:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from attendance.vision.boxes import Box, match
-from attendance.vision.detectors import load_models
+from attendance.vision.dlib_faces import load_dlib
 
 ENCODING_SIZE = 128
 ENCODING_DTYPE = np.dtype("<f8")  # how FaceEncoding.encoding stores it
@@ -47,7 +47,7 @@ class Identity:
 
 @cache
 def _api():
-    load_models()  # the import, with its warnings silenced
+    load_dlib()  # the import, with its warnings silenced
     from face_recognition import api
 
     return api
