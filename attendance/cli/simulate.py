@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import click
 import cv2
 
 from attendance.examples.generate import SITE_HEADERS_VI, example_sites, write_table
-from attendance.vision.hall import HallSpec, render_hall, truth
+from attendance.vision.hall import HallSpec, hard_spec, render_hall, truth
 
 DEFAULT_PORT = 8090
 
@@ -55,6 +56,12 @@ def simulate() -> None:
               help="Face size (px) in the back row.")  # fmt: skip
 @click.option("--face-max", type=click.IntRange(8), default=70, show_default=True,
               help="Face size (px) in the front row.")  # fmt: skip
+@click.option(
+    "--hard",
+    is_flag=True,
+    help="As real cameras see halls: turned heads, readers, occlusion, backs, blur, dim or "
+    "warm light, JPEG 50 (--looking-down, if given, replaces its 5 %).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Image file: .png or .jpg.")  # fmt: skip
 @click.option("--truth", "truth_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -68,6 +75,7 @@ def simulate_hall(
     looking_down: float,
     face_min: int,
     face_max: int,
+    hard: bool,
     out: Path,
     truth_file: Path,
 ) -> None:
@@ -76,6 +84,10 @@ def simulate_hall(
         raise click.BadParameter("must end in .png, .jpg or .jpeg", param_hint="--out")
     spec = HallSpec(people, width, height, seed, face_min, face_max, screen, looking_down)
     try:
+        if hard:
+            shares = {"looking_down": looking_down} if looking_down else {}
+            faces = {"face_min": face_min, "face_max": face_max}
+            spec = replace(hard_spec(people, seed, width, height), screen=screen, **faces, **shares)
         frame, plan = render_hall(spec)
     except ValueError as exc:  # the spec cannot be drawn, e.g. more people than seats
         raise click.UsageError(str(exc)) from exc
@@ -87,6 +99,9 @@ def simulate_hall(
         f"{out}, {truth_file}: {facts['present']} people, {facts['visible']} faces visible, "
         f"{facts['screen_faces']} on the screen"
     )
+    if hard:
+        kinds = ", ".join(f"{k} {v['visible']}/{v['present']}" for k, v in facts["kinds"].items())
+        click.echo(f"visible/present by kind: {kinds}")
 
 
 def _faults(values: tuple[str, ...], codes: list[str]) -> dict[str, str]:
@@ -186,6 +201,11 @@ def _faults(values: tuple[str, ...], codes: list[str]) -> dict[str, str]:
     "--warm", is_flag=True, help="Draw every site before listening; the session starts after that."
 )
 @click.option(
+    "--hard",
+    is_flag=True,
+    help="Hard halls: turned heads, readers, backs, blur, dim or warm light (no occlusion).",
+)
+@click.option(
     "--distinct",
     type=click.IntRange(1, 20000),
     help="Draw only N halls: site i (in the order of `attendance examples`) shows the hall, "
@@ -204,6 +224,7 @@ def simulate_sites(
     quality: int,
     variants: int,
     warm: bool,
+    hard: bool,
     distinct: int | None,
 ) -> None:
     """Serve COUNT synthetic site cameras over HTTP until Ctrl-C.
@@ -244,7 +265,7 @@ def simulate_sites(
     faults = _faults(fault_specs, codes)
     try:
         mcu = {"mcu_width": mcu_size[0], "mcu_height": mcu_size[1]}
-        camera = CameraSettings(*size, quality=quality, variants=variants, **mcu)
+        camera = CameraSettings(*size, quality=quality, variants=variants, hard=hard, **mcu)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     config = SimulatorConfig(

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from attendance.simulate.occupancy import PERIOD, Occupancy, SiteProfile, profile
-from attendance.vision.hall import HallPlan, HallSpec, draw_hall, plan_hall
+from attendance.vision.hall import HallPlan, HallSpec, draw_hall, hard_spec, plan_hall
 
 # Face sizes at 720 px frame height, scaled with the height: what our counter finds at its
 # default level (recall ~0.95 on 720p JPEGs); smaller back rows drop below its reach.
@@ -39,6 +39,7 @@ class CameraSettings:
     noise: float = 2.0  # σ of the per-variant sensor noise, grey levels
     mcu_width: int = 1920
     mcu_height: int = 1080
+    hard: bool = False  # halls as real cameras see them (hall.hard_spec): turned heads, backs…
 
     def __post_init__(self) -> None:
         if self.width < 64 or self.height < 64:
@@ -82,11 +83,24 @@ class HallFacts:
     screen: list[list[float]] | None  # screen polygon, [x, y] in 0..1 of the frame
     screen_faces: int
     boxes: np.ndarray  # int32 [capacity, 4]: person i's face box (top, right, bottom, left)
+    countable: np.ndarray | None = None  # bool [capacity]: person i's face shows unless looking
+    # down (None: all do; hard halls have backs and readers whose face never shows)
 
     def faces(self, occupancy: Occupancy) -> list[list[int]]:
         """Boxes of the faces a state shows, screen faces excluded."""
         down = set(occupancy.down)
-        return [self.boxes[i].tolist() for i in occupancy.present if i not in down]
+        return [
+            self.boxes[i].tolist()
+            for i in occupancy.present
+            if i not in down and (self.countable is None or self.countable[i])
+        ]
+
+    def counts(self, occupancy: Occupancy) -> dict[str, int]:
+        """The state's counts, with the faces a hard hall never shows not counted as visible."""
+        counts = occupancy.counts()
+        if self.countable is not None:
+            counts["visible_faces"] = len(self.faces(occupancy))
+        return counts
 
 
 @cache
@@ -121,10 +135,18 @@ def shown_halls(codes: Sequence[str], distinct: int | None = None) -> dict[str, 
 
 
 def hall_plan(camera: CameraSettings, site: SiteProfile) -> HallPlan:
-    """The site's hall with everyone who could come seated, all faces visible."""
+    """The site's hall with everyone who could come seated, all faces visible.
+
+    A hard hall has no occlusion: who hides whom would change as people come and go, and its
+    JPEG is the camera's (`quality`).
+    """
     size = (camera.width, camera.height)
     faces = (camera.face_min, camera.face_max)
     spec = HallSpec(site.capacity, *size, site.key, *faces, site.screen, 0.0)
+    if camera.hard:
+        hard = hard_spec(site.capacity, site.key, *size)
+        spec = replace(hard, face_min=spec.face_min, face_max=spec.face_max, screen=site.screen,
+                       looking_down=0.0, occlusion=0.0, jpeg_quality=None)  # fmt: skip
     return plan_hall(spec)
 
 
@@ -137,7 +159,10 @@ def state_plan(plan: HallPlan, occupancy: Occupancy) -> HallPlan:
     screen = [p for p in plan.people if p.on_screen]
     seated = [p for p in plan.people if not p.on_screen]
     down = set(occupancy.down)
-    people = [replace(seated[i], visible=i not in down) for i in occupancy.present]
+    people = [
+        replace(seated[i], visible=False, kind="down", hidden=1.0) if i in down else seated[i]
+        for i in occupancy.present
+    ]
     spec = replace(plan.spec, people=len(people))
     return replace(plan, spec=spec, people=screen + people)
 
@@ -155,7 +180,9 @@ def _facts(plan: HallPlan) -> HallFacts:
     )
     seated = [p.box for p in plan.people if not p.on_screen]
     boxes = np.array(seated, np.int32).reshape(len(seated), 4)
-    return HallFacts(screen, sum(p.on_screen for p in plan.people), boxes)
+    shown = np.array([p.visible for p in plan.people if not p.on_screen], bool)
+    countable = None if shown.all() else shown
+    return HallFacts(screen, sum(p.on_screen for p in plan.people), boxes, countable)
 
 
 def picture(camera: CameraSettings, site: SiteProfile, occupancy: Occupancy) -> np.ndarray:

@@ -326,7 +326,7 @@ class Simulator:
     def truth(self, camera: Camera, state: Occupancy, detail: bool) -> dict[str, Any]:
         facts = self.facts[camera.site.code]
         record: dict[str, Any] = {
-            **state.counts(),
+            **facts.counts(state),
             "screen_faces": facts.screen_faces,
             "state": state.state,
             "fault": camera.fault,

@@ -40,7 +40,7 @@ def write_clip(
                         "first_frame": index,
                         "key": state.key,
                         "session_seconds": round(index / fps * speed, 3),
-                        **state.counts(),
+                        **hall.counts(state),
                         "faces": hall.faces(state),
                     }
                 )

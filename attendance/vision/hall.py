@@ -8,6 +8,12 @@ are in the truth (`on_screen=True`) but are not present people.
 
 Planning (`plan_hall`) and drawing (`draw_hall`) are separate so a test can add or remove one
 person and redraw a frame that differs only around that person.
+
+By default every present person faces the camera or looks down. Opt-in options make a hall
+harder, as real halls are (`hard_spec` mixes them): heads turned aside, people reading behind a
+paper or a hand, faces partly hidden by the row in front, heads seen from behind, motion blur,
+dim or warm light and JPEG artefacts. Each person's `kind` says which; `visible` stays the truth a
+detector's recall is measured against: a face showing at least VISIBLE_MIN of itself.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -32,6 +38,18 @@ HIDDEN_MAX = 0.2  # a head in front may hide at most this share of a face's heig
 BACK_ROW_Y = 0.36  # face centre of the back row, as a share of the frame height
 SCREEN_FACES = (4, 12)
 SCREEN_FACE_MAX = 60
+
+# Harder halls (opt-in HallSpec options).
+SHARES = ("looking_down", "turned", "reading", "occlusion", "backs")  # of present people
+KINDS = ("frontal", "turned", "reading", "occluded", "back", "down")
+VISIBLE_MIN = 0.6  # a face showing at least this share of itself is countable (visible)
+YAW = (25.0, 60.0)  # a turned head's yaw, degrees; beyond ~60° a face is a profile
+TILT = (0.1, 0.3)  # a reading face's vertical squeeze: the share of the box it gives up
+COVER = (0.1, 0.55)  # share of a reading face's box hidden from below by a paper or a hand
+OCCLUDED = (0.25, 0.6)  # share of an occluded face hidden by the row in front
+LIGHTS = {"normal": (1.0, 1.0, 1.0), "dim": (0.5, 0.5, 0.52), "warm": (0.95, 0.8, 0.58)}
+LIGHT_NOISE = {"normal": 0.0, "dim": 4.0, "warm": 2.0}  # extra sensor noise (σ) of the gain
+PAPER = (240, 240, 234)
 
 SHIFT = 4  # OpenCV drawing with 4 fractional bits: shapes sized to 1/16 px, not whole pixels
 LFW_FACES = 100  # lfw_subset(): the first 100 of its 200 images are faces
@@ -69,6 +87,34 @@ class HallSpec:
     face_max: int = 70  # face size in the front row
     screen: bool = False  # a projection screen on the wall above the seats, showing faces
     looking_down: float = 0.0  # share of present people whose face is not visible (0..1)
+    # Harder halls; the defaults draw exactly the halls drawn before these options existed.
+    turned: float = 0.0  # share of present people with the head turned aside (yaw ≤ 60°)
+    reading: float = 0.0  # share reading: face tilted down, its lower part behind paper or hand
+    occlusion: float = 0.0  # share partly hidden by the head of someone in the row in front
+    backs: float = 0.0  # share seen from behind: present, no face to see
+    blur: float = 0.0  # camera-shake blur length, as a share of the back row's face size
+    light: str = "normal"  # "normal", "dim" (under-exposed, noisy) or "warm" (tungsten cast)
+    jpeg_quality: int | None = None  # the frame as a camera's JPEG of this quality (1..100)
+
+    @property
+    def posed(self) -> bool:
+        """Whether any person is posed other than frontal or looking down."""
+        return any((self.turned, self.reading, self.occlusion, self.backs))
+
+
+def hard_spec(people: int, seed: int, width: int = 1920, height: int = 1080) -> HallSpec:
+    """A hall as a real camera sees it: turned heads, readers, occlusion, backs, blur, dim light.
+
+    Face sizes scale with the frame height from 17–70 px at 1080 px; the light (dim or warm)
+    follows the seed.
+    """
+    face_min = max(8, round(17 * height / 1080))
+    face_max = max(face_min, round(70 * height / 1080))
+    return HallSpec(
+        people, width, height, seed, face_min, face_max, looking_down=0.05,
+        turned=0.3, reading=0.2, occlusion=0.2, backs=0.05, blur=0.15,
+        light=("dim", "warm")[seed % 2], jpeg_quality=50,
+    )  # fmt: skip
 
 
 @dataclass
@@ -80,6 +126,9 @@ class Person:
     visible: bool  # face visible (False: looking down)
     on_screen: bool  # a face shown on the screen: NOT a present person
     appearance: dict  # face index, skin, hair, outfit: enough to redraw the person identically
+    kind: str = "frontal"  # one of KINDS; a screen face is "frontal"
+    hidden: float = 0.0  # share of the face not showing (covered, turned away); 1: no face
+    pose: dict = field(default_factory=dict)  # how a turned or reading person is drawn
 
 
 @dataclass
@@ -101,12 +150,18 @@ def render_hall(spec: HallSpec) -> tuple[np.ndarray, HallPlan]:
 def truth(plan: HallPlan) -> dict[str, Any]:
     """The ground truth as plain JSON types: spec, screen polygon, counts and every person."""
     present = [p for p in plan.people if not p.on_screen]
+    kinds = {
+        kind: {"present": len(group), "visible": sum(p.visible for p in group)}
+        for kind in KINDS
+        if (group := [p for p in present if p.kind == kind])
+    }
     return {
         "spec": asdict(plan.spec),
         "screen": [list(point) for point in plan.screen] if plan.screen else None,
         "present": len(present),
         "visible": sum(p.visible for p in present),
         "screen_faces": len(plan.people) - len(present),
+        "kinds": kinds,  # per kind of present person: how many, how many countable
         "people": [
             {
                 "box": list(p.box),
@@ -115,6 +170,9 @@ def truth(plan: HallPlan) -> dict[str, Any]:
                 "seat": p.seat,
                 "visible": p.visible,
                 "on_screen": p.on_screen,
+                "kind": p.kind,
+                "hidden": p.hidden,
+                "pose": p.pose,
             }
             for p in plan.people
         ],
@@ -146,6 +204,8 @@ def plan_hall(spec: HallSpec) -> HallPlan:
         _seated(rng, row, seat, seat_x[row][seat], row_y[row], row_face[row], i not in down)
         for i, (row, seat) in enumerate(seats[k] for k in taken)
     ]
+    if spec.posed:
+        people = _posed(spec, people)
     screen = _screen_area(spec, row_y[0] - (JITTER_Y + HEAD_TOP * (1 + JITTER_SIZE)) * row_face[0])
     if screen:
         people = _screen_faces(rng, screen) + people
@@ -157,8 +217,16 @@ def plan_hall(spec: HallSpec) -> HallPlan:
 def _check(spec: HallSpec) -> None:
     if spec.people < 0:
         raise ValueError(f"people must be ≥ 0, not {spec.people}")
-    if not 0 <= spec.looking_down <= 1:
-        raise ValueError(f"looking_down is a share (0..1), not {spec.looking_down}")
+    shares = {name: getattr(spec, name) for name in SHARES}
+    for name, share in shares.items():
+        if not 0 <= share <= 1:
+            raise ValueError(f"{name} is a share (0..1), not {share}")
+    if sum(shares.values()) > 1 + 1e-9:
+        raise ValueError(f"the shares of {', '.join(SHARES)} add up to more than 1")
+    if spec.blur < 0 or spec.light not in LIGHTS:
+        raise ValueError(f"need blur ≥ 0 and light in {sorted(LIGHTS)}: {spec.blur}, {spec.light}")
+    if spec.jpeg_quality is not None and not 1 <= spec.jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be 1..100 or None, not {spec.jpeg_quality}")
     if not 8 <= spec.face_min <= spec.face_max:
         raise ValueError(f"need 8 ≤ face_min ≤ face_max, not {spec.face_min}, {spec.face_max}")
     if spec.width < 64 or spec.height < 64:
@@ -206,7 +274,119 @@ def _seated(rng, row: int, seat: int, x: int, y: int, face: int, visible: bool) 
     size = round(face * (1 + rng.uniform(-JITTER_SIZE, JITTER_SIZE)))
     cx = x + rng.uniform(-JITTER_X, JITTER_X) * face
     cy = y + rng.uniform(-JITTER_Y, JITTER_Y) * face
-    return Person(_box(cx, cy, size), size, row, seat, visible, False, _appearance(rng))
+    kind, hidden = ("frontal", 0.0) if visible else ("down", 1.0)
+    box = _box(cx, cy, size)
+    return Person(box, size, row, seat, visible, False, _appearance(rng), kind, hidden)
+
+
+def _posed(spec: HallSpec, people: list[Person]) -> list[Person]:
+    """Turn, seat behind a paper, hide behind the row in front or turn away some people.
+
+    Uses its own random stream, so the seats and looks of the people are those of the same
+    spec without these options. Occlusion comes last, front rows first.
+    """
+    rng = np.random.default_rng([spec.seed, 3])
+    count = {name: round(getattr(spec, name) * spec.people) for name in SHARES}
+    occluded = _occlusion_pairs(rng, people, count["occlusion"])
+    free = [i for i, p in enumerate(people) if p.kind == "frontal" and i not in occluded]
+    order = rng.permutation(free).tolist()
+    backs, order = order[: count["backs"]], order[count["backs"] :]
+    turned, order = order[: count["turned"]], order[count["turned"] :]
+    for i in backs:
+        people[i] = replace(people[i], visible=False, kind="back", hidden=1.0)
+    for i in turned:
+        yaw = round(float(rng.uniform(*YAW) * rng.choice((-1, 1))), 1)
+        pose = {"yaw": yaw, "flip": bool(rng.random() < 0.5)}
+        people[i] = replace(people[i], kind="turned", pose=pose)
+    for i in order[: count["reading"]]:
+        people[i] = _reader(rng, people[i])
+    for i, front in sorted(occluded.items(), key=lambda pair: -people[pair[0]].row):
+        people[i] = _occluded(rng, people[i], people[front], people, spec.width)
+    return people
+
+
+def _reader(rng, person: Person) -> Person:
+    """Reading: the face tilted down (squeezed to the lower box) and partly behind paper or hand.
+
+    The paper or hand covers the lower `cover` of the box: that share of the squeezed face
+    is hidden.
+    """
+    tilt, cover = round(float(rng.uniform(*TILT)), 3), round(float(rng.uniform(*COVER)), 3)
+    pose = {"tilt": tilt, "cover": cover, "paper": bool(rng.random() < 0.7),
+            "hand_x": round(float(rng.uniform(-0.2, 0.2)), 3)}  # fmt: skip
+    hidden = round(min(1.0, cover / (1 - tilt)), 3)
+    return replace(person, kind="reading", hidden=hidden, visible=1 - hidden >= VISIBLE_MIN,
+                   pose=pose)  # fmt: skip
+
+
+def _occlusion_pairs(rng, people: list[Person], count: int) -> dict[int, int]:
+    """Up to `count` frontal people, each with someone in the row in front to hide behind.
+
+    An occluder is never occluded itself and an occluded person never hides anyone, so moving
+    an occluded person cannot uncover another.
+    """
+    by_row: dict[int, list[int]] = {}
+    for i, p in enumerate(people):
+        by_row.setdefault(p.row, []).append(i)
+    pairs: dict[int, int] = {}
+    fronts: set[int] = set()
+    for i in rng.permutation(len(people)).tolist():
+        person = people[i]
+        if len(pairs) >= count or person.kind != "frontal" or i in fronts:
+            continue
+        apart = {
+            j: abs(_centre_x(people[j]) - _centre_x(person)) for j in by_row.get(person.row + 1, ())
+        }
+        near = [
+            j
+            for j, dx in apart.items()
+            if j not in pairs and dx <= 0.75 * PITCH * people[j].face_size
+        ]
+        if near:
+            pairs[i] = min(near, key=apart.get)
+            fronts.add(pairs[i])
+    return pairs
+
+
+def _occluded(rng, person: Person, front: Person, people: list[Person], width: int) -> Person:
+    """Lean behind `front` and slouch until the rows in front hide the drawn share of the face."""
+    f = person.face_size
+    side = 1 if _centre_x(person) >= _centre_x(front) else -1
+    cx = _centre_x(front) + side * rng.uniform(0, 0.3) * f
+    cx = min(max(cx, f / 2 + 1), width - f / 2 - 1)  # the face box stays in the frame
+    cy = (person.box[0] + person.box[2]) / 2
+    target = rng.uniform(*OCCLUDED)
+    ahead = [p for p in people if p.row > person.row and not p.on_screen
+             and abs(_centre_x(p) - cx) < 1.8 * p.face_size + f]  # fmt: skip
+    top, _, _, left = _box(cx, cy, f)
+    covered = _covered(ahead, (left, top), (f, 2 * f + 2))  # every face box the slouch tries
+    alpha = _face_alpha(f)[..., 0]
+    for step in range(41):  # slouch by up to one face, 1/40 of a face at a time
+        box = _box(cx, cy + step * f / 40, f)
+        window = covered[box[0] - top : box[0] - top + f]
+        hidden = float(np.clip((window * alpha).sum() / alpha.sum(), 0, 1))
+        if hidden >= target:
+            break
+    return replace(person, box=box, kind="occluded", hidden=round(hidden, 3),
+                   visible=1 - hidden >= VISIBLE_MIN)  # fmt: skip
+
+
+def _covered(ahead: list[Person], corner: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """How much people drawn later cover each pixel of a (w, h) area at `corner` (0..1).
+
+    Drawing is affine in the background, so drawing over black and over white tells how much
+    of the background each pixel lets through, whatever the colours.
+    """
+    w, h = size
+    black, white = np.zeros((h, w, 3), np.float32), np.full((h, w, 3), 255, np.float32)
+    for other in ahead:
+        for canvas in (black, white):
+            _draw_person(canvas, other, origin=corner)
+    return 1 - (white - black).mean(axis=2) / 255
+
+
+def _centre_x(person: Person) -> float:
+    return (person.box[1] + person.box[3]) / 2
 
 
 def _box(cx: float, cy: float, size: int) -> Box:
@@ -281,7 +461,11 @@ def draw_hall(plan: HallPlan) -> np.ndarray:
         for person in plan.people:
             if person.row == row and not person.on_screen:
                 _draw_person(frame, person)
-    return _camera(frame, rng)
+    if spec.blur:
+        frame = _shake(frame, spec)
+    if spec.light != "normal":
+        frame *= np.array(LIGHTS[spec.light], np.float32)
+    return _lens(_camera(frame, rng), spec)
 
 
 def _palette(seed: int) -> dict[str, tuple[int, int, int]]:
@@ -363,12 +547,21 @@ def _draw_person(canvas: np.ndarray, person: Person, origin: tuple[int, int] = (
     look = person.appearance
     skin = np.array(look["skin"], np.float32) * look["brightness"]
     shapes = _Shapes(patch, cx - x0, cy - y0, f)
+    kind = "down" if person.kind == "frontal" and not person.visible else person.kind
+    if kind == "back":
+        _draw_back(shapes, look, skin)
+        return
     _draw_body(shapes, look, skin)
-    if person.visible:
+    x, y = round(cx - f / 2) - x0, round(cy - f / 2) - y0  # the face box's corner in the patch
+    if kind in ("frontal", "occluded"):
         _draw_head(shapes, look, skin)
-        _paste_face(patch, round(cx - f / 2) - x0, round(cy - f / 2) - y0, f, look, skin)
+        _paste_face(patch, x, y, f, look, skin)
         if look["hair_style"] != "bald":
             shapes.ellipse(0, -0.62, 0.5, 0.2, look["hair"])  # the fringe above the forehead
+    elif kind == "turned":
+        _draw_turned(shapes, patch, (x, y), look, skin, person.pose)
+    elif kind == "reading":
+        _draw_reader(shapes, patch, (x, y), look, skin, person.pose)
     else:
         _draw_bowed_head(shapes, look, skin)
 
@@ -439,12 +632,83 @@ def _draw_bowed_head(shapes: _Shapes, look: dict, skin: np.ndarray) -> None:
     shapes.ellipse(0, -0.08, 0.58, 0.6, hair)
 
 
+def _draw_turned(shapes: _Shapes, patch, corner, look: dict, skin, pose: dict) -> None:
+    """A head turned by `yaw`: the face squeezed by cos(yaw) and moved towards the turn.
+
+    The ear on the side the face turns to goes out of sight.
+    """
+    f, yaw = shapes.face, math.radians(pose["yaw"])
+    side = 1 if yaw > 0 else -1
+    shapes.ellipse(-side * 0.55, 0.02, 0.09, 0.16, skin * 0.9)
+    shapes.ellipse(0, 0.06, 0.53, 0.64, skin * _skin_shade(look["face"]))
+    width = max(2, round(f * math.cos(yaw)))
+    x = corner[0] + (f - width) // 2 + round(side * 0.45 * (f - width))
+    _paste_warped(patch, (x, corner[1]), (width, f), look, skin, pose["flip"])
+    if look["hair_style"] != "bald":
+        shapes.ellipse(-side * 0.3 * (1 - math.cos(yaw)), -0.62, 0.5, 0.2, look["hair"])
+
+
+def _draw_reader(shapes: _Shapes, patch, corner, look: dict, skin, pose: dict) -> None:
+    """Reading: the face tilted down (squeezed into the lower box, more forehead and hair),
+    its lower part behind a sheet of paper or a hand raised to the chin."""
+    f, tilt, cover = shapes.face, pose["tilt"], pose["cover"]
+    _draw_head(shapes, look, skin)
+    height = max(2, round(f * (1 - tilt)))
+    _paste_warped(patch, (corner[0], corner[1] + f - height), (f, height), look, skin, False)
+    if look["hair_style"] != "bald":
+        shapes.ellipse(0, -0.62 + tilt / 2, 0.5, 0.2 + tilt / 2, look["hair"])  # lower fringe
+    edge = 0.5 - cover  # the top of the cover, from the face centre
+    if pose["paper"]:
+        sheet = [(-0.75, edge + 0.04), (0.75, edge - 0.04), (0.8, edge + 1.4), (-0.7, edge + 1.45)]
+        shapes.polygon(sheet, PAPER)
+        for y in (edge + 0.25, edge + 0.45, edge + 0.65):  # lines of print
+            shapes.polygon([(-0.55, y), (0.5, y - 0.03), (0.5, y), (-0.55, y + 0.03)], (120,) * 3)
+    else:
+        hx = pose["hand_x"]
+        arm = [(hx - 0.2, edge + 0.3), (hx + 0.2, edge + 0.3), (hx + 0.3, 2.2), (hx - 0.3, 2.2)]
+        shapes.polygon(arm, look["jacket"])
+        shapes.ellipse(hx, edge + cover / 2 + 0.05, 0.32, cover / 2 + 0.06, skin * 0.95)
+
+
+def _draw_back(shapes: _Shapes, look: dict, skin: np.ndarray) -> None:
+    """Seen from behind: the back of the head (hair, or a bald crown), ears, a plain jacket."""
+    if look["hair_style"] == "long":
+        shapes.ellipse(0, 0.1, 0.7, 0.95, look["hair"])
+    shapes.polygon([(-0.24, 0.3), (0.24, 0.3), (0.26, 1.0), (-0.26, 1.0)], skin * 0.78)
+    shapes.ellipse(0, 1.6, 1.2, 0.72, look["jacket"])
+    shapes.polygon([(-1.2, 1.6), (1.2, 1.6), (1.24, 4.2), (-1.24, 4.2)], look["jacket"])
+    shapes.ellipse(0, 0.95, 0.3, 0.08, np.array(look["shirt"], np.float32) * 0.9)  # the collar
+    shapes.ellipse(-0.55, 0.02, 0.09, 0.16, skin * 0.85)
+    shapes.ellipse(0.55, 0.02, 0.09, 0.16, skin * 0.85)
+    head = look["hair"] if look["hair_style"] != "bald" else skin * 0.85
+    shapes.ellipse(0, -0.05, 0.56, 0.68, head)
+
+
+def _paste_warped(patch, corner, size, look: dict, skin, flip: bool) -> None:
+    """Blend the face crop in squeezed to `size` (w, h), flipped left to right if asked."""
+    f = max(size)
+    face = cv2.resize(_face_rgb(look["face"], f, skin), size, interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(_face_alpha(f), size, interpolation=cv2.INTER_AREA)[..., None]
+    if flip:
+        face, alpha = face[:, ::-1], alpha[:, ::-1]
+    (x, y), (w, h) = corner, size
+    rows = slice(max(0, -y), min(h, patch.shape[0] - y))
+    cols = slice(max(0, -x), min(w, patch.shape[1] - x))
+    if rows.start >= rows.stop or cols.start >= cols.stop:
+        return
+    region = patch[y + rows.start : y + rows.stop, x + cols.start : x + cols.stop]
+    region += (face[rows, cols] - region) * alpha[rows, cols]
+
+
 def _paste_face(patch: np.ndarray, x: int, y: int, f: int, look: dict, skin: np.ndarray) -> None:
     """Blend the colourised face crop in at (x, y) with a soft elliptical edge."""
     face = _face_rgb(look["face"], f, skin)
-    # Clipped where the face box leaves the patch, which plan_hall never lets happen in a frame.
+    # Clipped where the face box leaves the patch, which plan_hall never lets happen in a frame
+    # (only on the small canvases of _hidden).
     rows = slice(max(0, -y), min(f, patch.shape[0] - y))
     cols = slice(max(0, -x), min(f, patch.shape[1] - x))
+    if rows.start >= rows.stop or cols.start >= cols.stop:  # wholly outside: a _hidden canvas
+        return
     region = patch[y + rows.start : y + rows.stop, x + cols.start : x + cols.stop]
     region += (face[rows, cols] - region) * _face_alpha(f)[rows, cols]
 
@@ -486,6 +750,32 @@ def _faces() -> np.ndarray:
     low = np.percentile(faces, 2, axis=(1, 2), keepdims=True)
     high = np.percentile(faces, 98, axis=(1, 2), keepdims=True)
     return np.clip((faces - low) / (high - low), 0, 1)
+
+
+def _shake(frame: np.ndarray, spec: HallSpec) -> np.ndarray:
+    """Camera-shake blur: a line kernel `blur` back-row faces long, at an angle of the seed."""
+    length = max(2, round(spec.blur * spec.face_min))
+    angle = np.random.default_rng([spec.seed, 4]).uniform(0, math.pi)
+    half = (length - 1) / 2
+    dx, dy = math.cos(angle) * half, math.sin(angle) * half
+    ends = [(_Shapes.fixed(half + sign * dx), _Shapes.fixed(half + sign * dy)) for sign in (-1, 1)]
+    kernel = np.zeros((length, length), np.float32)
+    cv2.line(kernel, ends[0], ends[1], 1.0, 1, cv2.LINE_AA, SHIFT)
+    return cv2.filter2D(frame, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
+
+
+def _lens(image: np.ndarray, spec: HallSpec) -> np.ndarray:
+    """What the camera adds to a uint8 frame: gain noise in poor light, then its JPEG."""
+    if sigma := LIGHT_NOISE[spec.light]:
+        noise = np.random.default_rng([spec.seed, 5]).standard_normal(image.shape, np.float32)
+        image = np.clip(image + noise * sigma, 0, 255).astype(np.uint8)
+    if spec.jpeg_quality is None:
+        return image
+    quality = [cv2.IMWRITE_JPEG_QUALITY, spec.jpeg_quality]
+    ok, buffer = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), quality)
+    if not ok:  # OpenCV gives no reason; a uint8 RGB frame always encodes
+        raise RuntimeError("OpenCV could not encode a JPEG")
+    return np.ascontiguousarray(cv2.imdecode(buffer, cv2.IMREAD_COLOR)[..., ::-1])
 
 
 def _camera(frame: np.ndarray, rng) -> np.ndarray:
