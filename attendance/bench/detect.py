@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from attendance.vision.boxes import Box, match
-from attendance.vision.counter import LEVELS, Counter
-from attendance.vision.detectors import load_models
+from attendance.vision.counter import QUALITIES, Counter
+from attendance.vision.detectors import DEFAULT_MODEL, load_models
 from attendance.vision.hall import HallPlan, HallSpec, render_hall
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi, from_pixels
@@ -81,9 +81,11 @@ def library(upsample: int) -> Method:
     return lambda frame, _: face_recognition.face_locations(frame, upsample)
 
 
-def ours(level: str, perspective: Perspective | None) -> Method:
+def ours(level: str, perspective: Perspective | None, model: str = DEFAULT_MODEL) -> Method:
     """Our counter as a site runs it: its ROI excludes the hall's screen."""
-    return lambda frame, plan: Counter(level, roi=site_roi(plan)).count(frame, perspective).boxes
+    return lambda frame, plan: (
+        Counter(level, model, site_roi(plan)).count(frame, perspective).boxes
+    )
 
 
 def site_roi(plan: HallPlan) -> Roi:
@@ -124,11 +126,13 @@ def bench_detect(
     spec = HallSpec(max(people), width, height, seed=seed + 10_000, screen=screen)
     calibration_frame, calibration_plan = render_hall(spec)
     calibration = Counter(DEFAULT_LEVEL, roi=site_roi(calibration_plan)).count(calibration_frame)
+    hog = Counter(DEFAULT_LEVEL, "hog", site_roi(calibration_plan)).count(calibration_frame)
     methods: dict[str, Method] = {
         "library up1": library(1),
         "library up2": library(2),
+        "ours hog balanced": ours(DEFAULT_LEVEL, hog.perspective, "hog"),
     }
-    methods |= {f"ours {level}": ours(level, calibration.perspective) for level in LEVELS}
+    methods |= {f"ours {level}": ours(level, calibration.perspective) for level in QUALITIES}
     methods["ours cold start"] = ours(DEFAULT_LEVEL, None)
     scores = {name: Score() for name in methods}
     for frame, plan in halls(frames, people, width, height, seed, screen):

@@ -128,7 +128,7 @@ def test_an_empty_roi_counts_nothing():
 def test_bad_level_or_model_is_refused():
     with pytest.raises(ValueError, match="quality must be one of fast, balanced, thorough"):
         Counter("best")
-    with pytest.raises(ValueError, match="model must be one of hog, cnn"):
+    with pytest.raises(ValueError, match="model must be one of centerface, hog, cnn"):
         Counter(model="yolo")
 
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from attendance.images import read_image
-from attendance.vision.counter import LEVELS, Counter
+from attendance.vision.counter import QUALITIES, Counter
 
 PHOTOS = sorted((Path(__file__).parents[1] / "data" / "photos").glob("*.jpg"))
 
 
-@pytest.mark.parametrize("quality", list(LEVELS))
+@pytest.mark.parametrize("quality", QUALITIES)
 def test_one_face_per_portrait(quality: str):
     counter = Counter(quality)
     for path in PHOTOS:
