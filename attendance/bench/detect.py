@@ -11,14 +11,14 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from attendance.vision.boxes import Box, match
 from attendance.vision.counter import QUALITIES, Counter
 from attendance.vision.detectors import DEFAULT_MODEL, load_models
-from attendance.vision.hall import HallPlan, HallSpec, render_hall
+from attendance.vision.hall import HallPlan, HallSpec, hard_spec, render_hall
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi, from_pixels
 
@@ -43,15 +43,21 @@ class Score:
         truth = [p.box for p in present + screen]
         pairs = match(boxes, truth)
         matched = {j for _, j in pairs}
+        # A face found of someone mostly hidden (a reader, the row in front) is a present
+        # person, not a false face, though no camera is expected to find it: neither.
+        paired = {i for i, _ in pairs}
+        unpaired = [box for i, box in enumerate(boxes) if i not in paired]
+        hidden = [p.box for p in plan.people if not p.visible and not p.on_screen]
+        found = len(boxes) - len(match(unpaired, hidden))
         for floor in (0, 24, 30):
             sized = [j for j, p in enumerate(present) if p.face_size >= floor]
             self.faces[floor] = self.faces.get(floor, 0) + len(sized)
             self.hits[floor] = self.hits.get(floor, 0) + len(matched.intersection(sized))
         on_screen = len([j for j in matched if j >= len(present)])
         self.screen += on_screen
-        self.false += len(boxes) - len(pairs) + on_screen
-        self.found += len(boxes)
-        self.errors.append(abs(len(boxes) - on_screen - len(present)))
+        self.false += found - len(pairs) + on_screen
+        self.found += found
+        self.errors.append(abs(found - on_screen - len(present)))
         self.ms.append(ms)
 
     def figures(self, baseline_ms: float | None = None) -> dict[str, float]:
@@ -83,9 +89,7 @@ def library(upsample: int) -> Method:
 
 def ours(level: str, perspective: Perspective | None, model: str = DEFAULT_MODEL) -> Method:
     """Our counter as a site runs it: its ROI excludes the hall's screen."""
-    return lambda frame, plan: (
-        Counter(level, model, site_roi(plan)).count(frame, perspective).boxes
-    )
+    return lambda frame, plan: Counter(level, model, site_roi(plan)).count(frame, perspective).boxes
 
 
 def site_roi(plan: HallPlan) -> Roi:
@@ -95,16 +99,18 @@ def site_roi(plan: HallPlan) -> Roi:
     return Roi(exclude=(from_pixels(plan.screen, height, width),))
 
 
-def halls(frames: int, people: list[int], width: int, height: int, seed: int, screen: bool):
+def hall_spec(people: int, width: int, height: int, seed: int, screen: bool, hard: bool):
+    if hard:
+        return replace(hard_spec(people, seed, width, height), screen=screen)
+    return HallSpec(people, width, height, seed=seed, screen=screen)
+
+
+def halls(
+    frames: int, people: list[int], width: int, height: int, seed: int, screen: bool, hard: bool
+):
     for index in range(frames):
-        spec = HallSpec(
-            people=people[index % len(people)],
-            width=width,
-            height=height,
-            seed=seed + index,
-            screen=screen,
-        )
-        yield render_hall(spec)
+        count = people[index % len(people)]
+        yield render_hall(hall_spec(count, width, height, seed + index, screen, hard))
 
 
 def timed(method: Method, frame: np.ndarray, plan: HallPlan) -> tuple[list[Box], float]:
@@ -121,9 +127,10 @@ def bench_detect(
     seed: int = 1,
     screen: bool = False,
     report: Callable[[str], None] = print,
+    hard: bool = False,
 ) -> dict[str, float]:
     load_models()
-    spec = HallSpec(max(people), width, height, seed=seed + 10_000, screen=screen)
+    spec = hall_spec(max(people), width, height, seed + 10_000, screen, hard)
     calibration_frame, calibration_plan = render_hall(spec)
     calibration = Counter(DEFAULT_LEVEL, roi=site_roi(calibration_plan)).count(calibration_frame)
     hog = Counter(DEFAULT_LEVEL, "hog", site_roi(calibration_plan)).count(calibration_frame)
@@ -135,7 +142,7 @@ def bench_detect(
     methods |= {f"ours {level}": ours(level, calibration.perspective) for level in QUALITIES}
     methods["ours cold start"] = ours(DEFAULT_LEVEL, None)
     scores = {name: Score() for name in methods}
-    for frame, plan in halls(frames, people, width, height, seed, screen):
+    for frame, plan in halls(frames, people, width, height, seed, screen, hard):
         for name, method in methods.items():
             boxes, ms = timed(method, frame, plan)
             scores[name].add(boxes, plan, ms)

@@ -60,13 +60,20 @@ def _frame_size(value: str) -> tuple[int, int]:
 @click.option("--size", default="1920x1080", show_default=True, help="Frame size WIDTHxHEIGHT.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--screen", is_flag=True, help="Halls with a screen showing faces (ROI excludes it).")
-def bench_detect_command(frames: int, people: str, size: str, seed: int, screen: bool) -> None:
+@click.option(
+    "--hard", is_flag=True, help="Harder halls: turned heads, readers, occlusion, blur, dim light."
+)
+def bench_detect_command(
+    frames: int, people: str, size: str, seed: int, screen: bool, hard: bool
+) -> None:
     """Recall, precision and speed of our counter vs face_recognition at upsample 1 and 2."""
     from attendance.bench.detect import bench_detect  # imports the face models
 
     width, height = _frame_size(size)
     try:
-        figures = bench_detect(frames, _sizes(people), width, height, seed, screen, click.echo)
+        figures = bench_detect(
+            frames, _sizes(people), width, height, seed, screen, click.echo, hard
+        )
     except ValueError as exc:  # a hall that cannot be drawn at this size
         raise BadInput(str(exc)) from None
     click.echo(json.dumps(figures))

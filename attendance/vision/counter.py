@@ -92,7 +92,7 @@ CENTERFACE = Profile(
     coarse_threshold=0.4,
     calibration=Level(target=22, max_scale=2.5, threshold=0.5, band_px=384, min_scale=0.3),
     levels={
-        "fast": Level(target=14, max_scale=1.5, threshold=0.35, band_px=384, min_scale=0.3),
+        "fast": Level(target=12, max_scale=1.0, threshold=0.35, band_px=384, min_scale=0.2),
         "balanced": Level(target=16, max_scale=2.5, threshold=0.35, band_px=384, min_scale=0.3),
         "thorough": Level(target=20, max_scale=3.0, threshold=0.3, band_px=384, min_scale=0.3),
     },

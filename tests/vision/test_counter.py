@@ -60,7 +60,7 @@ def test_fast_keeps_faces_of_30_px_and_more(site):
     fast = Counter("fast").count(frame, site[0])
     balanced = Counter("balanced").count(frame, site[0])
     assert _recall(fast.boxes, [p for p in _present(plan) if p.face_size >= 30]) >= 0.85
-    assert fast.pixels < balanced.pixels / 1.5
+    assert fast.pixels < balanced.pixels / 1.4  # CenterFace: bands at 12 px instead of 16
 
 
 def test_screen_faces_are_never_counted_with_the_roi(site):
@@ -101,7 +101,10 @@ def test_regional_recount_after_one_back_row_arrival(site):
 
     regional = counter.count(after, perspective, change.regions, previous=first)
     full = counter.count(after, perspective)
-    assert regional.count == full.count
+    # A CNN's borderline faces (score near its threshold) depend on where a band's edges fall,
+    # so the faces kept from the last count may differ from a full pass's by one.
+    assert abs(regional.count - full.count) <= 1
+    assert regional.count >= first.count
     assert match([arrival], regional.boxes)
     assert regional.pixels < full.pixels / 4
 
