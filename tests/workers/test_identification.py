@@ -26,7 +26,7 @@ from attendance.store.db import transaction
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import Identification, RosterEntry, Sample
 from attendance.vision.boxes import size
-from attendance.vision.identify import encode_photo
+from attendance.vision.identify import encode_photo, same_faces
 from attendance.vision.perspective import Perspective
 from tests.helpers import PHOTOS, person, side_by_side, site, write_roster, write_sites
 from workers.analysis import Policy, SiteMemory, count_frame, screen, settle
@@ -135,16 +135,20 @@ def test_a_full_recount_encodes_only_the_faces_that_moved(faces, photos):
     ]
 
     job, counted, again = _count(300, memory, identity, seated)  # recount_every_s passed
-    assert (job.mode, job.identified) == ("full", tuple(counted.result.boxes))
+    # The perspective the first count refined moves the bands, and a CNN's boxes with them by a
+    # few pixels: every face still pairs with one of the last count's, so none is encoded.
+    assert job.mode == "full" and len(job.identified) == 2
+    assert len(same_faces(counted.result.boxes, job.identified)) == 2
     assert counted.encodings == {} and "encode" not in counted.result.timings
-    assert again == first
+    assert sorted(_verdicts(again).values(), key=str) == sorted(_verdicts(first).values(), key=str)
 
     away = side_by_side(photos["obama2"], gap, photos["biden"])
     job, counted, moved = _count(600, memory, identity, away)
     (biden,) = counted.encodings
     assert biden[3] > photos["obama2"].shape[1] + gap.shape[1]  # the face that moved
-    seated_obama = {box: row for box, row in _verdicts(first).items() if row[0] == "match"}
-    assert _verdicts(moved) == seated_obama | {biden: ("unknown", None, 1)}
+    verdicts = _verdicts(moved)
+    assert verdicts.pop(biden) == ("unknown", None, 1)
+    assert list(verdicts.values()) == [("match", 7, None)]  # Obama kept his verdict unencoded
 
 
 def test_a_face_too_small_is_counted_but_not_encoded(faces, photos):
