@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from attendance.bench.tables import print_table
 from attendance.vision.boxes import Box, match
 from attendance.vision.counter import QUALITIES, Counter
 from attendance.vision.detectors import DEFAULT_MODEL, load_models
@@ -148,7 +149,7 @@ def bench_detect(
             scores[name].add(boxes, plan, ms)
     baseline = statistics.mean(scores["library up2"].ms)
     table = {name: score.figures(baseline) for name, score in scores.items()}
-    _print_table(table, report)
+    print_table(table, HEADINGS, report)
     report(
         f"ours: levels run with the perspective learned by one cold start on another frame of "
         f"the same camera ({calibration.timings['total']:.0f} ms); 'cold start' learns it anew"
@@ -174,9 +175,3 @@ HEADINGS = {
     "frames_per_s_per_core": "frames/s",
     "speed_ratio_vs_up2": "× up2",
 }
-
-
-def _print_table(table: dict[str, dict[str, float]], report: Callable[[str], None]) -> None:
-    report(f"{'method':20}" + "".join(f"{heading:>11}" for heading in HEADINGS.values()))
-    for name, figures in table.items():
-        report(f"{name:20}" + "".join(f"{figures[key]:>11}" for key in HEADINGS))

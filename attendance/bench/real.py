@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from attendance.bench.tables import print_table
 from attendance.errors import BadInput
 from attendance.images import read_image
 from attendance.vision.boxes import Box, match
@@ -190,12 +191,12 @@ def bench_real(
                     by_half[name, half].add(photo, boxes, cpu_s)
     baseline = scores["library up2"].cpu_s
     table = {name: score.figures(baseline) for name, score in scores.items()}
-    _print_table(table, report)
+    print_table(table, HEADINGS, report, 26)
     for half, names in split.items():
         events = sorted({p.event for p in photos if p.name in names})
         report(f"half {half} ({len(names)} photos: {', '.join(events)})")
         half_base = by_half["library up2", half].cpu_s
-        _print_table({n: by_half[n, half].figures(half_base) for n in chosen}, report)
+        print_table({n: by_half[n, half].figures(half_base) for n in chosen}, HEADINGS, report, 26)
     default = table[DEFAULT_METHOD]
     return (
         {"method": DEFAULT_METHOD, "photos": len(photos), "faces": faces}
@@ -216,9 +217,3 @@ HEADINGS = {
     "cpu_s": "CPU s",
     "cpu_ratio_vs_up2": "× up2 CPU",
 }
-
-
-def _print_table(table: dict[str, dict[str, float]], report: Callable[[str], None]) -> None:
-    report(f"{'method':26}" + "".join(f"{heading:>11}" for heading in HEADINGS.values()))
-    for name, figures in table.items():
-        report(f"{name:26}" + "".join(f"{figures[key]:>11}" for key in HEADINGS))
