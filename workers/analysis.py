@@ -16,10 +16,9 @@ With `Policy.evidence` set, the detection process also renders the frame's evide
 (downscaled, faces blurred, boxes drawn: a few ms), while it still has the pixels.
 
 A reader's face tilted over a document is lost by the detector though nobody left: `settle`
-keeps the site's seats (`SeatMemory`), and a seat found in the last few counts whose area the
-gate saw unchanged since still counts (`Analysis.remembered` of the figure). The gate's regions
-of every screened frame accumulate until the next count, so a change seen in a frame that was
-not counted still ends the seats there.
+keeps the site's seats (`SeatMemory`), and a seat found in the last few counts whose body (under
+the face, on the gate's thumbnail) looks as it did then still counts (`Analysis.remembered` of
+the figure).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ from attendance.vision.quality import (
     faces_too_small,
 )
 from attendance.vision.roi import Roi
-from attendance.vision.seats import SeatMemory, merge_changes
+from attendance.vision.seats import Picture, SeatMemory
 
 REGIONAL_LIMIT = 0.4  # recount regions covering more of the frame than this: count it all
 
@@ -96,7 +95,6 @@ class SiteMemory:
     # sets them). A face left without one (too small, not paired) is encoded when next counted.
     identified: tuple[Box, ...] = ()
     seats: SeatMemory | None = None  # where recent counts found faces (made by the first count)
-    changes: tuple[Box, ...] = ()  # the gate's regions since the last count, accumulated
     remembered: tuple[Box, ...] = ()  # the last count's seats that counted without a face
 
 
@@ -195,9 +193,8 @@ def screen(
             policy.roi.mask(*pixels.shape[:2]) if policy.roi.include or policy.roi.exclude else None
         )
         memory.gate, memory.gate_shape = Gate(roi=watched), pixels.shape
-        memory.changes, memory.seats = (), None  # seats of another picture mean nothing
+        memory.seats = None  # seats of another picture mean nothing
     change = screening.change = _full_scale(memory.gate.check(pixels), reduction, (width, height))
-    memory.changes = merge_changes(memory.changes, change.regions)
     due = memory.last_full_at is None or now - memory.last_full_at >= policy.recount_every_s
     relearn = memory.learned_at is None or now - memory.learned_at >= policy.refresh_every_s
     previous = memory.previous
@@ -298,7 +295,7 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
     memory.perspective = result.perspective or memory.perspective
     memory.previous = result
     memory.gate.accept_checked(screening.change, now)
-    memory.remembered = _remember(now, memory, job.policy, result)
+    memory.remembered = _remember(now, memory, screening, result)
     searched = level(job.policy.model, job.policy.quality)
     detector = {
         "model": job.policy.model,
@@ -321,14 +318,14 @@ def settle(now: float, memory: SiteMemory, screening: Screening, result: CountRe
 
 
 def _remember(
-    now: float, memory: SiteMemory, policy: Policy, result: CountResult
+    now: float, memory: SiteMemory, screening: Screening, result: CountResult
 ) -> tuple[Box, ...]:
     """Fold the count into the site's seats; the seats that count without a face found."""
+    policy, thumb = screening.job.policy, screening.change.thumb
     seats = memory.seats = memory.seats or SeatMemory()
     seats.keep_counts, seats.keep_s = policy.seat_keep_counts, policy.seat_keep_s
-    remembered = seats.update(result.boxes, memory.changes, now)
-    memory.changes = ()
-    return tuple(remembered)
+    picture = Picture(thumb, thumb.shape[1] / screening.size[0])
+    return tuple(seats.update(result.boxes, picture, now))
 
 
 def postpone(memory: SiteMemory, screening: Screening) -> Analysis:

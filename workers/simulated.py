@@ -2,8 +2,10 @@
 `attendance simulate sites`, and the ground truth those options imply, without asking the server.
 
 A benchmark starts the simulator with `SimulatedSites.args(port)` and scores counts with
-`SimulatedSites.visible_faces`, so the two cannot disagree on frame size, period or shared
-halls (`distinct`: site i shows the hall, and so the session, of site i mod N).
+`SimulatedSites.visible_faces`, so the two cannot disagree on frame size, period, hard halls or
+shared halls (`distinct`: site i shows the hall, and so the session, of site i mod N). The counts
+are the server's `/truth`: a hard hall's backs (and readers hidden behind a paper) are present
+but never visible faces.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from attendance.examples.generate import example_sites
-from attendance.simulate.cameras import CameraSettings, shown_halls, site_profile
+from attendance.simulate.cameras import CameraSettings, HallFacts, facts, shown_halls, site_profile
 from attendance.simulate.occupancy import PERIOD, Occupancy, SiteProfile, occupancy_at
 
 
@@ -26,7 +28,11 @@ class SimulatedSites:
     period: float = PERIOD  # mean session seconds between a site's changes
     distinct: int | None = None  # halls drawn and shared; None: every site its own
     variants: int = 3  # noise variants per state: memory, not truth
+    hard: bool = False  # hard halls (`simulate sites --hard`): backs and hidden readers
     _profiles: dict[str, SiteProfile] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _facts: dict[str, HallFacts] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -44,7 +50,13 @@ class SimulatedSites:
             "--distinct": self.distinct,
         }
         given = [(name, str(value)) for name, value in options.items() if value is not None]
-        return ["simulate", "sites", *(arg for pair in given for arg in pair), "--warm"]
+        hard = ["--hard"] if self.hard else []
+        return ["simulate", "sites", *(arg for pair in given for arg in pair), *hard, "--warm"]
+
+    @property
+    def camera(self) -> CameraSettings:
+        """The cameras' settings as far as the truth depends on them."""
+        return CameraSettings(*self.size, hard=self.hard)
 
     @cached_property
     def halls(self) -> dict[str, str]:
@@ -57,14 +69,25 @@ class SimulatedSites:
 
         Raises KeyError for a code the simulator does not serve.
         """
+        return occupancy_at(self._profile(code), seconds)
+
+    def counts(self, code: str, seconds: float) -> dict[str, int]:
+        """Present, visible faces and looking down, as the server's `/truth` says for `code`
+        `seconds` (session time) after it opened its port."""
+        hall = self._profile(code).code
+        if hall not in self._facts:  # the hall's plan: ~15 ms, once per hall
+            self._facts[hall] = facts(self.camera, self._profiles[hall])
+        return self._facts[hall].counts(self.occupancy(code, seconds))
+
+    def visible_faces(self, code: str, seconds: float) -> int:
+        """The faces to count: what `workers.bench` calls the truth of a sample."""
+        return self.counts(code, seconds)["visible_faces"]
+
+    def _profile(self, code: str) -> SiteProfile:
+        """The profile of the hall site `code` shows. Raises KeyError for a code not served."""
         hall = self.halls.get(code)
         if hall is None:
             raise KeyError(f"{code} is not one of the {self.count} simulated sites")
         if hall not in self._profiles:
-            camera = CameraSettings(*self.size)
-            self._profiles[hall] = site_profile(camera, self.seed, hall, self.period)
-        return occupancy_at(self._profiles[hall], seconds)
-
-    def visible_faces(self, code: str, seconds: float) -> int:
-        """The faces to count: what `workers.bench` calls the truth of a sample."""
-        return self.occupancy(code, seconds).counts()["visible_faces"]
+            self._profiles[hall] = site_profile(self.camera, self.seed, hall, self.period)
+        return self._profiles[hall]

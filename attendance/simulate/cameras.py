@@ -111,14 +111,19 @@ def seats(camera: CameraSettings) -> int:
 
 
 def site_profile(
-    camera: CameraSettings, seed: int, code: str, period: float = PERIOD
+    camera: CameraSettings,
+    seed: int,
+    code: str,
+    period: float = PERIOD,
+    reading: float | None = None,
 ) -> SiteProfile:
-    """The session of site `code` as `simulate sites` films it with these settings.
+    """The session of site `code` as `simulate sites` films it with these settings (`reading`:
+    people look down in reading bouts, that share of the time; see `occupancy.profile`).
 
     Truth without a server: `occupancy_at(site_profile(…), seconds).counts()` is what the
     simulator shows `seconds` (session time) after its start.
     """
-    return profile(seed, code, seats(camera), period)
+    return profile(seed, code, seats(camera), period, reading)
 
 
 def shown_halls(codes: Sequence[str], distinct: int | None = None) -> dict[str, str]:

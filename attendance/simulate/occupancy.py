@@ -3,7 +3,9 @@
 Each site has a number of people its camera sees (its `capacity` here: 20–80 by default, not the
 hall's registered capacity). Most are seated before the session starts, the rest arrive over the
 first minutes, a few come late and a few leave early; some never come. A varying share of those
-present look down (present, but no face to see).
+present look down (present, but no face to see). Opt-in `reading` replaces that share by reading
+in bouts: each person reads for that share of their own cycle of a few states, at their own
+phase, so that at any moment about that share read and who reads changes over time.
 
 Time is split into *states*: a site's occupancy changes only at state boundaries, every few
 minutes, and every site has its own period and phase, so that not all sites change at once. A
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +34,7 @@ DOWN_MEAN = (0.05, 0.25)  # a site's typical share of present people looking dow
 DOWN_SWING = 0.08  # how much that share varies from one state to the next (σ)
 DOWN_RANGE = (0.0, 0.45)
 DOWN_STICKINESS = 0.6  # weight of a state's whim against a person's habit of looking down
+BOUT_CYCLE = (3.0, 6.0)  # with `reading`: a person's reading cycle, in (mean) periods
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class SiteProfile:
     leave: np.ndarray  # float64[capacity]
     habit: np.ndarray  # float64[capacity]: a person's tendency to look down (higher: more)
     down_mean: float
+    reading: float | None = None  # share of each person's cycle spent reading (None: habit)
+    cycle: np.ndarray | None = None  # float64[capacity]: with `reading`, seconds per cycle
+    phase: np.ndarray | None = None  # float64[capacity]: with `reading`, in [0, 1)
 
 
 @dataclass(frozen=True)
@@ -84,13 +90,22 @@ def site_key(seed: int, code: str) -> int:
 
 
 def profile(
-    seed: int, code: str, max_people: int | None = None, period: float = PERIOD
+    seed: int,
+    code: str,
+    max_people: int | None = None,
+    period: float = PERIOD,
+    reading: float | None = None,
 ) -> SiteProfile:
     """The site's session; `max_people` caps the capacity (the seats the frame can show).
 
     `period` is the mean time between changes; it sets how often frames must be redrawn (and
-    recounted), so a benchmark of many sites may want it longer.
+    recounted), so a benchmark of many sites may want it longer. With `reading` (0..1) the
+    people looking down are those in a reading bout: person i reads while
+    `(t / cycle[i] + phase[i]) mod 1 < reading` at a state's start, with a cycle of 3–6 mean
+    periods (bouts of one to two states at a third). Everything else is as without it.
     """
+    if reading is not None and not 0 <= reading <= 1:
+        raise ValueError(f"reading must be a share in 0..1, not {reading}")
     key = site_key(seed, code)
     rng = np.random.default_rng([key, 0])
     capacity = int(rng.integers(PEOPLE[0], PEOPLE[1] + 1))
@@ -105,7 +120,12 @@ def profile(
     leave[leavers] = rng.uniform(*LEAVE_WINDOW, size=int(leavers.sum()))
     habit = rng.standard_normal(capacity)
     down_mean = float(rng.uniform(*DOWN_MEAN))
-    return SiteProfile(code, key, capacity, screen, period, offset, arrive, leave, habit, down_mean)
+    site = SiteProfile(code, key, capacity, screen, period, offset, arrive, leave, habit, down_mean)
+    if reading is None:
+        return site
+    bouts = np.random.default_rng([key, 2])  # its own stream: the rest is drawn as without
+    cycle = bouts.uniform(*BOUT_CYCLE, size=capacity) * period
+    return replace(site, reading=float(reading), cycle=cycle, phase=bouts.random(capacity))
 
 
 def _arrivals(rng: np.random.Generator, capacity: int) -> np.ndarray:
@@ -138,6 +158,11 @@ def occupancy(site: SiteProfile, state: int) -> Occupancy:
     """Who is present in `state` (as at its start) and who of them looks down."""
     start, end = state_bounds(site, state)
     here = np.flatnonzero((site.arrive <= start) & (start < site.leave))
+    if site.reading is not None:
+        turn = (start / site.cycle[here] + site.phase[here]) % 1.0
+        down = here[turn < site.reading]
+        present = tuple(int(i) for i in here)
+        return Occupancy(site.code, state, start, end, present, tuple(int(i) for i in down))
     rng = np.random.default_rng([site.key, 1, state])
     share = float(np.clip(site.down_mean + DOWN_SWING * rng.standard_normal(), *DOWN_RANGE))
     whim = rng.standard_normal(site.capacity)

@@ -81,6 +81,7 @@ class SimulatorConfig:
     mjpeg_interval: float = 0.5  # seconds between MJPEG frames
     clock: Callable[[], float] | None = None  # session seconds; default: speed × wall time
     distinct: int | None = None  # halls drawn: codes[i] shows codes[i % distinct]'s; None: all
+    reading: float | None = None  # people read in bouts this share of the time (None: habit)
 
     def __post_init__(self) -> None:
         if not self.codes or len(set(self.codes)) != len(self.codes):
@@ -152,7 +153,7 @@ class Simulator:
         self.executor = executor
         shown = shown_halls(config.codes, config.distinct)
         self.halls = {
-            hall: Hall(site_profile(self.camera, config.seed, hall, config.period))
+            hall: Hall(site_profile(self.camera, config.seed, hall, config.period, config.reading))
             for hall in dict.fromkeys(shown.values())
         }
         self.cameras = {code: Camera(code, self.halls[shown[code]]) for code in sorted(shown)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.request
 
@@ -96,6 +97,32 @@ def test_offline_truth_matches_the_server_for_shared_halls():
     run(scenario())
     with pytest.raises(KeyError, match="DC99001"):
         sites.visible_faces("DC99001", 0.0)
+
+
+def test_offline_truth_of_hard_halls_is_the_servers():
+    """With hard halls a back (or a reader behind a paper) is present but no visible face:
+    `SimulatedSites(hard=True)` counts as the server's `/truth` does, not as occupancy does,
+    and its `args` start the simulator with --hard."""
+    sites = SimulatedSites(len(CODES), SEED, (SMALL.width, SMALL.height), 240.0, hard=True)
+    assert "--hard" in sites.args(0) and "--hard" not in dataclasses.replace(
+        sites, hard=False
+    ).args(0)
+    hidden = 0
+
+    async def scenario():
+        nonlocal hidden
+        async with running(camera=dataclasses.replace(SMALL, hard=True)) as h:
+            for minute in (0, 31):
+                h.clock.now = minute * 60.0
+                served = (await h.json("/truth"))["sites"]
+                for code in CODES:
+                    counts = sites.counts(code, h.clock.now)
+                    assert counts == {k: served[code][k] for k in counts}, code
+                    occupancy = sites.occupancy(code, h.clock.now).counts()
+                    hidden += occupancy["visible_faces"] - counts["visible_faces"]
+
+    run(scenario())
+    assert hidden > 0  # the hard halls hide faces occupancy alone would count
 
 
 def test_the_command_serves_shared_halls_as_the_benchmark_starts_it():
