@@ -45,7 +45,8 @@ def _has(boxes, box) -> bool:
 @pytest.fixture(scope="module")
 def reading():
     """A hall counted twice (calibration, then a full count at the site's level), and a reader:
-    the largest face found whose bowed face the next full count misses. Returns the frame, plan, the memory after the two counts and the reader."""
+    the largest face found whose bowed face the next full count misses. Returns the frame, plan,
+    the memory after the two counts and the reader."""
     frame, plan = render_hall(SPEC)
     memory = SiteMemory()
     analyse(0.0, memory, POLICY, _jpeg(frame, 1))
