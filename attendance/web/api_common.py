@@ -1,4 +1,4 @@
-"""What every API handler shares: query parameters checked at the edge, JSON out, pages."""
+"""What every API handler shares: the parameters most of them take, JSON out, pages."""
 
 from __future__ import annotations
 
@@ -9,38 +9,20 @@ from typing import Any
 from aiohttp import web
 
 from attendance.store.api_queries import Page
+from attendance.web.api_fields import MAX_ID, Integer, Text
+from attendance.web.api_input import Parameter
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+LIMIT = Parameter("limit", "query", Integer(1, MAX_LIMIT), "Items per page.", DEFAULT_LIMIT)
+OFFSET = Parameter("offset", "query", Integer(0, MAX_ID), "Items to skip.", 0)
+SITE_CODE = Parameter("code", "path", Text(64, 1), "Site code.")
+PROVINCE = Parameter("province", "query", Text(200), "Province name, diacritics optional.")
 
 
 def page_of(request: web.Request) -> Page:
-    """`limit` (1–1000, default 100) and `offset` (≥ 0) from the query, or 400."""
-    limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    return Page(limit, int_param(request, "offset", 0, 0, None))
-
-
-def int_param(
-    request: web.Request, name: str, default: int | None, low: int, high: int | None
-) -> int | None:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    span = f"{low}–{high}" if high is not None else f"≥ {low}"
-    try:
-        value = int(text)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name}: expected an integer {span}, got {text!r}") from None
-    if value < low or (high is not None and value > high):
-        raise web.HTTPBadRequest(text=f"{name}: expected an integer {span}, got {value}")
-    return value
-
-
-def choice_param(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.query.get(name) or None
-    if value is not None and value not in allowed:
-        raise web.HTTPBadRequest(text=f"{name}: expected one of {', '.join(allowed)}")
-    return value
+    """`limit` and `offset` from the query, or 400."""
+    return Page(LIMIT.read(request), OFFSET.read(request))
 
 
 def paged(items: list[dict], total: int, page: Page) -> web.Response:

@@ -13,18 +13,32 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from attendance.config import Settings
-from attendance.corrections import correct
+from attendance.corrections import MAX_REASON, MAX_TIMES, correct
+from attendance.headcounts import MAX_HEADCOUNT
 from attendance.store import api_queries as q
 from attendance.store.correction_queries import corrections_of
 from attendance.users import Principal
 from attendance.web.api_common import page_of, paged, send
-from attendance.web.api_sessions import SESSION_ID
+from attendance.web.api_fields import PROSE, Body, Integer, Text
+from attendance.web.api_input import read_body
+from attendance.web.api_sessions import SESSION, SESSION_ID
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
-from attendance.web.login import json_body
 
-FIELDS = {"site", "value", "reason"}
+CORRECTION = Body(  # whether a value or reason makes sense for the site is the domain's call
+    {
+        "site": Text(64, 1, description="Site code."),
+        "value": Integer(
+            0,
+            MAX_TIMES * MAX_HEADCOUNT,
+            "a whole number of people",
+            f"People present: at most {MAX_TIMES}× the site's capacity or roster.",
+        ),
+        "reason": Text(MAX_REASON, 1, PROSE),
+    },
+    required=("site", "value", "reason"),
+)
 routes = web.RouteTableDef()
 
 
@@ -32,7 +46,7 @@ routes = web.RouteTableDef()
 async def list_corrections(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
     items, total = await in_transaction(
-        request, _corrections, principal.site_ids, int(request.match_info["id"]), page
+        request, _corrections, principal.site_ids, SESSION.read(request), page
     )
     return paged(items, total, page)
 
@@ -51,32 +65,18 @@ async def add_correction(request: web.Request) -> web.Response:
     principal = require(request)
     if not principal.can_correct:
         raise web.HTTPForbidden(text=f"{principal.username} ({principal.role}) may not correct")
-    site, value, reason = _correction_input(await json_body(request))
+    fields = await read_body(request, CORRECTION)
     body = await in_transaction(
         request,
         _correct,
         principal,
-        int(request.match_info["id"]),
-        site,
-        value,
-        reason,
+        SESSION.read(request),
+        fields["site"],
+        fields["value"],
+        fields["reason"],
         request.app[SETTINGS],
     )
     return send(body, status=201)
-
-
-def _correction_input(body: dict[str, Any]) -> tuple[str, float, str]:
-    """Types are checked here; whether a value or reason makes sense is the domain's call."""
-    if unknown := sorted(set(body) - FIELDS):
-        raise web.HTTPBadRequest(text=f"unknown field(s): {', '.join(unknown)}")
-    site, value, reason = body.get("site"), body.get("value"), body.get("reason")
-    if not isinstance(site, str):
-        raise web.HTTPBadRequest(text="site: expected a site code")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise web.HTTPBadRequest(text="value: expected a number of people")
-    if not isinstance(reason, str):
-        raise web.HTTPBadRequest(text="reason: expected a string saying why")
-    return site, value, reason
 
 
 def _correct(

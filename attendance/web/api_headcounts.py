@@ -12,17 +12,25 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from attendance.headcounts import record_headcount
+from attendance.headcounts import MAX_HEADCOUNT, record_headcount
 from attendance.store import api_queries as q
 from attendance.store.results import session_at
 from attendance.users import Principal
-from attendance.web.api_common import page_of, paged, send
+from attendance.web.api_common import SITE_CODE, page_of, paged, send
+from attendance.web.api_fields import PROSE, Body, Integer, Moment, Text
+from attendance.web.api_input import read_body
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
-from attendance.web.login import json_body
 
-FIELDS = {"count", "at", "note"}
 MAX_NOTE = 2000
+HEADCOUNT = Body(
+    {
+        "count": Integer(0, MAX_HEADCOUNT, "a whole number of people"),
+        "at": Moment("With an offset; default: now."),
+        "note": Text(MAX_NOTE, pattern=PROSE, nullable=True),
+    },
+    required=("count",),
+)
 routes = web.RouteTableDef()
 
 
@@ -30,7 +38,7 @@ routes = web.RouteTableDef()
 async def list_headcounts(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
     items, total = await in_transaction(
-        request, _headcounts, principal, request.match_info["code"], page
+        request, _headcounts, principal, SITE_CODE.read(request), page
     )
     return paged(items, total, page)
 
@@ -43,42 +51,15 @@ def _headcounts(session: Session, principal: Principal, code: str, page: q.Page)
 @routes.post("/api/v1/sites/{code}/headcounts")
 async def add_headcount(request: web.Request) -> web.Response:
     """JSON {"count", "at"?, "note"?} → 201 {"headcount", "factor", "message"}."""
-    principal, code = require(request), request.match_info["code"]
+    principal, code = require(request), SITE_CODE.read(request)
     site = await in_transaction(request, q.readable_site, code, principal.can_read)
     if not principal.can_record(site.id):
         raise web.HTTPForbidden(text=f"{principal.username} ({principal.role}) may not record")
-    count, at, note = _headcount_input(await json_body(request))
+    fields = await read_body(request, HEADCOUNT)
+    at = fields.get("at") or datetime.now(UTC)
+    count, note = fields["count"], (fields.get("note") or "").strip() or None
     body = await in_transaction(request, _record, principal, site.id, code, count, at, note)
     return send(body, status=201)
-
-
-def _headcount_input(body: dict[str, Any]) -> tuple[int, datetime, str | None]:
-    if unknown := sorted(set(body) - FIELDS):
-        raise web.HTTPBadRequest(text=f"unknown field(s): {', '.join(unknown)}")
-    count = body.get("count")
-    if type(count) is not int:  # bool is an int to Python, not a number of people
-        raise web.HTTPBadRequest(text="count: expected a whole number of people")
-    return count, _time(body.get("at")), _note(body.get("note"))
-
-
-def _time(value: Any) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise web.HTTPBadRequest(text="at: expected an ISO 8601 time with an offset")
-    return at.astimezone(UTC)
-
-
-def _note(value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise web.HTTPBadRequest(text="note: expected a string")
-    if value is not None and len(value) > MAX_NOTE:
-        raise web.HTTPBadRequest(text=f"note: at most {MAX_NOTE} characters")
-    return (value.strip() or None) if value else None
 
 
 def _record(

@@ -17,13 +17,17 @@ from attendance.reconcile import reconcile_session
 from attendance.store import api_queries as q
 from attendance.text import fold
 from attendance.users import Principal
-from attendance.web.api_common import choice_param, page_of, paged, send
+from attendance.web.api_common import PROVINCE, page_of, paged, send
+from attendance.web.api_fields import MAX_ID, Choice, Integer
+from attendance.web.api_input import Parameter
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
 
 RECONCILE_STATUSES = ("ok", "under", "over", "feed_problem", "no_data")
-SESSION_ID = r"{id:\d{1,18}}"  # anything else is no session: 404, never a database error
+SESSION_ID = r"{id:\d{1,18}}"  # anything else is no session: 404
+SESSION = Parameter("id", "path", Integer(1, MAX_ID), "Session id.")
+STATUS = Parameter("status", "query", Choice(RECONCILE_STATUSES), "Only this status.")
 routes = web.RouteTableDef()
 
 
@@ -38,7 +42,7 @@ async def list_sessions(request: web.Request) -> web.Response:
 @routes.get(f"/api/v1/sessions/{SESSION_ID}")
 async def get_session(request: web.Request) -> web.Response:
     require(request)
-    return send(await in_transaction(request, q.session_row, _session_id(request)))
+    return send(await in_transaction(request, q.session_row, SESSION.read(request)))
 
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}/estimates")
@@ -46,7 +50,7 @@ async def list_estimates(request: web.Request) -> web.Response:
     """The estimates stored by the last reconciliation, by site code."""
     principal, page = require(request), page_of(request)
     items, total = await in_transaction(
-        request, _estimates, principal.site_ids, _session_id(request), page
+        request, _estimates, principal.site_ids, SESSION.read(request), page
     )
     return paged(items, total, page)
 
@@ -62,10 +66,9 @@ def _estimates(
 async def reconciliation(request: web.Request) -> web.Response:
     """Every visible site's result, recomputed from the samples now (estimates stored again)."""
     principal, page = require(request), page_of(request)
-    status = choice_param(request, "status", RECONCILE_STATUSES)
-    province = request.query.get("province")
+    status, province = STATUS.read(request), PROVINCE.read(request)
     settings = request.app[SETTINGS]
-    results = await in_transaction(request, _reconcile, principal, _session_id(request), settings)
+    results = await in_transaction(request, _reconcile, principal, SESSION.read(request), settings)
     kept = [r for r in results if _keeps(r, status, province)]
     return paged(page.of(kept), len(kept), page)
 
@@ -85,7 +88,3 @@ def _keeps(result: dict[str, Any], status: str | None, province: str | None) -> 
     return (status is None or result["status"] == status) and (
         not province or fold(result["province"]) == fold(province)
     )
-
-
-def _session_id(request: web.Request) -> int:
-    return int(request.match_info["id"])

@@ -13,12 +13,17 @@ from sqlalchemy.orm import Session
 
 from attendance.store import api_queries as q
 from attendance.users import Principal
-from attendance.web.api_common import choice_param, int_param, page_of, paged, send
+from attendance.web.api_common import PROVINCE, SITE_CODE, page_of, paged, send
+from attendance.web.api_fields import MAX_ID, Choice, Integer, Text
+from attendance.web.api_input import Parameter
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
 from attendance.web.live import COLUMNS, LIVE
 
 SITE_STATUSES = ("live", "degraded", "stale", "offline", "disabled")
+SEARCH = Parameter("q", "query", Text(100), "Part of the code or name, diacritics optional.")
+STATUS = Parameter("status", "query", Choice(SITE_STATUSES), "Live status.")
+OF_SESSION = Parameter("session", "query", Integer(1, MAX_ID), "Only this session's samples.")
 routes = web.RouteTableDef()
 
 
@@ -27,9 +32,9 @@ async def list_sites(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
     wanted = q.SiteFilter(
         visible=principal.site_ids,
-        province=request.query.get("province"),
-        q=request.query.get("q"),
-        status=choice_param(request, "status", SITE_STATUSES),
+        province=PROVINCE.read(request),
+        q=SEARCH.read(request),
+        status=STATUS.read(request),
         status_of=status_reader(request),
     )
     items, total = await in_transaction(request, q.sites_page, wanted, page)
@@ -42,7 +47,7 @@ async def list_sites(request: web.Request) -> web.Response:
 async def get_site(request: web.Request) -> web.Response:
     """The site, its live status, its latest sample and its calibration factor."""
     principal = require(request)
-    site = await in_transaction(request, _site, principal, request.match_info["code"])
+    site = await in_transaction(request, _site, principal, SITE_CODE.read(request))
     site["status"] = status_reader(request)(site)
     return send(site)
 
@@ -57,9 +62,9 @@ def _site(session: Session, principal: Principal, code: str) -> dict[str, Any]:
 @routes.get("/api/v1/sites/{code}/samples")
 async def list_samples(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
-    session_id = int_param(request, "session", None, 1, None)
+    session_id = OF_SESSION.read(request)
     items, total = await in_transaction(
-        request, _samples, principal, request.match_info["code"], page, session_id
+        request, _samples, principal, SITE_CODE.read(request), page, session_id
     )
     return paged(items, total, page)
 
@@ -76,9 +81,7 @@ def _samples(
 @routes.get("/api/v1/sites/{code}/roster")
 async def list_roster(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
-    items, total = await in_transaction(
-        request, _roster, principal, request.match_info["code"], page
-    )
+    items, total = await in_transaction(request, _roster, principal, SITE_CODE.read(request), page)
     return paged(items, total, page)
 
 

@@ -8,20 +8,22 @@ from aiohttp import web
 
 from attendance.errors import BadInput
 from attendance.users import login, logout
+from attendance.web.api_fields import Body, Text
+from attendance.web.api_input import read_body
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
 
+# A password is only hashed, never stored or compared as text: any character will do.
+LOGIN = Body({"username": Text(100, 1), "password": Text(1000, 1, None)}, ("username", "password"))
 routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/login")
 async def api_login(request: web.Request) -> web.Response:
     """JSON {"username", "password"} → the login cookie and {"csrf_token"} for later writes."""
-    body = await json_body(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise web.HTTPBadRequest(text="send JSON {'username': str, 'password': str}")
+    body = await read_body(request, LOGIN)
+    username, password = body["username"], body["password"]
     token, csrf = await sign_in(request, username, password)
     response = web.json_response({"username": username, "csrf_token": csrf})
     set_login_cookie(request, response, token)
@@ -38,6 +40,7 @@ async def api_logout(request: web.Request) -> web.Response:
 
 
 async def sign_in(request: web.Request, username: str, password: str) -> tuple[str, str]:
+    LOGIN.check({"username": username, "password": password})  # the login form's, too
     hours = request.app[SETTINGS].web.login_hours
     try:
         return await in_transaction(
@@ -58,16 +61,3 @@ def set_login_cookie(request: web.Request, response: web.StreamResponse, token: 
         secure=settings.secure_cookies,
         max_age=int(settings.login_hours * 3600),
     )
-
-
-async def json_body(request: web.Request) -> dict:
-    """The request's JSON object, or 400 saying what is wrong with it."""
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text=f"the body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="the body must be a JSON object")
-    return body

@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 document of the service, served at /api/openapi.json.
 
 Written by hand beside the handlers: it says what a client may rely on (types, nulls, limits,
-errors), more than a generator could read off the code. Tests validate it, check that it names
-exactly the app's routes, and check real responses against its schemas.
+errors), more than a generator could read off the code. What a request may carry (parameters,
+bodies, their bounds) comes from the definitions the handlers check it with. Tests validate it,
+check that it names exactly the app's routes, check real responses against its schemas, and
+fuzz every operation from it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
-from attendance.corrections import MAX_REASON
-from attendance.headcounts import MAX_HEADCOUNT
 from attendance.store.models import SampleStatus
-from attendance.web.api_common import DEFAULT_LIMIT, MAX_LIMIT
-from attendance.web.api_headcounts import MAX_NOTE
+from attendance.web import api_sessions, api_sites
+from attendance.web.api_common import LIMIT, OFFSET, PROVINCE, SITE_CODE
+from attendance.web.api_corrections import CORRECTION
+from attendance.web.api_headcounts import HEADCOUNT
 from attendance.web.api_sessions import RECONCILE_STATUSES
 from attendance.web.api_sites import SITE_STATUSES
 from attendance.web.auth import COOKIE
+from attendance.web.login import LOGIN
 
 routes = web.RouteTableDef()
 Schema = dict[str, Any]
@@ -168,21 +171,7 @@ SCHEMAS: dict[str, Schema] = {
         corrected_by=STR,
         created_at=TIME,
     ),
-    "CorrectionInput": {
-        "type": "object",
-        "required": ["site", "value", "reason"],
-        "additionalProperties": False,
-        "properties": {
-            "site": {**STR, "description": "Site code."},
-            "value": {
-                **NUM,
-                "minimum": 0,
-                "description": "People present: a whole number, at most 3× the site's "
-                "capacity or roster.",
-            },
-            "reason": {**STR, "minLength": 1, "maxLength": MAX_REASON},
-        },
-    },
+    "CorrectionInput": CORRECTION.schema,
     "RosterEntry": _object(
         person_code=STR,
         full_name=STR,
@@ -200,26 +189,13 @@ SCHEMAS: dict[str, Schema] = {
         note=_null(STR),
         created_at=TIME,
     ),
-    "HeadcountInput": {
-        "type": "object",
-        "required": ["count"],
-        "additionalProperties": False,
-        "properties": {
-            "count": {**INT, "minimum": 0, "maximum": MAX_HEADCOUNT},
-            "at": {**TIME, "description": "With an offset; default: now."},
-            "note": _null({**STR, "maxLength": MAX_NOTE}),
-        },
-    },
+    "HeadcountInput": HEADCOUNT.schema,
     "HeadcountRecorded": _object(
         headcount=_ref("Headcount"),
         factor=_null({**NUM, "description": "The new calibration factor, if it could be set."}),
         message=STR,
     ),
-    "Login": {
-        "type": "object",
-        "required": ["username", "password"],
-        "properties": {"username": STR, "password": STR},
-    },
+    "Login": LOGIN.schema,
     "LoginResult": _object(
         username=STR, csrf_token={**STR, "description": "Send as X-CSRF-Token on writes."}
     ),
@@ -228,25 +204,18 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def _param(name: str, where: str, schema: Schema, description: str) -> Schema:
-    param = {"name": name, "in": where, "schema": schema, "description": description}
-    return (param | {"required": True}) if where == "path" else param
-
-
 PARAMETERS = {
-    "limit": _param(
-        "limit",
-        "query",
-        {**INT, "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-        "Items per page.",
-    ),
-    "offset": _param("offset", "query", {**INT, "minimum": 0, "default": 0}, "Items to skip."),
-    "code": _param("code", "path", STR, "Site code."),
-    "id": _param("id", "path", INT, "Session id."),
-    "province": _param("province", "query", STR, "Province name, diacritics optional."),
-    "csrf": _param(
-        "X-CSRF-Token", "header", STR, "The login's CSRF token; required with a cookie login."
-    ),
+    "limit": LIMIT.spec,
+    "offset": OFFSET.spec,
+    "code": SITE_CODE.spec,
+    "id": api_sessions.SESSION.spec,
+    "province": PROVINCE.spec,
+    "csrf": {
+        "name": "X-CSRF-Token",
+        "in": "header",
+        "schema": STR,
+        "description": "The login's CSRF token; required with a cookie login.",
+    },
 }
 
 
@@ -318,8 +287,8 @@ PATHS = {
             "Sites by code, with roster sizes and live status.",
             "Site",
             *_use("province", "limit", "offset"),
-            _param("q", "query", STR, "Part of the code or name, diacritics optional."),
-            _param("status", "query", {"enum": list(SITE_STATUSES)}, "Live status."),
+            api_sites.SEARCH.spec,
+            api_sites.STATUS.spec,
         )
     },
     "/api/v1/sites/{code}": {
@@ -334,7 +303,7 @@ PATHS = {
             "The site's samples, newest first.",
             "Sample",
             *_use("code", "limit", "offset"),
-            _param("session", "query", {**INT, "minimum": 1}, "Only this session's samples."),
+            api_sites.OF_SESSION.spec,
         )
     },
     "/api/v1/sites/{code}/headcounts": {
@@ -382,7 +351,7 @@ PATHS = {
             "(the estimates are stored again).",
             "Reconciliation",
             *_use("id", "province", "limit", "offset"),
-            _param("status", "query", {"enum": list(RECONCILE_STATUSES)}, "Only this status."),
+            api_sessions.STATUS.spec,
         )
     },
     "/api/v1/sessions/{id}/corrections": {

@@ -21,7 +21,7 @@ from tests.web.test_api import (
 HEADCOUNTS = "/api/v1/sites/HN01/headcounts"
 BAD_BODIES = [  # (body, what the message must mention)
     ({"count": "3"}, "count"),
-    ({"count": -1}, "not a number of people"),
+    ({"count": -1}, "0–100000"),
     ({"count": True}, "count"),
     ({"count": 2.5}, "count"),
     ({}, "count"),
