@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,10 @@ def side_by_side(*images: np.ndarray) -> np.ndarray:
     height = max(image.shape[0] for image in images)
     padded = [np.pad(image, ((0, height - image.shape[0]), (0, 20), (0, 0))) for image in images]
     return np.concatenate(padded, axis=1)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

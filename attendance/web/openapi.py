@@ -274,7 +274,7 @@ PATHS = {
             **_operation(
                 "Live counts (WebSocket).",
                 {101: ("Switching to the WebSocket protocol.", {})},
-                (401,),
+                (400, 401),  # 400: a GET that asks for no WebSocket
             ),
             "description": "Upgrade to a WebSocket. The server sends "
             '`{"type": "snapshot", "columns": [...], "rows": [...]}` with the sites the caller '
