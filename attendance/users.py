@@ -51,6 +51,11 @@ class Principal:
     def can_correct(self) -> bool:
         return self.role in (Role.ADMIN, Role.ORGANIZER)
 
+    @property
+    def can_verify(self) -> bool:
+        """A full audit verification reads every sample ever stored: not for every reader."""
+        return self.role in (Role.ADMIN, Role.AUDITOR)
+
 
 def add_user(
     session: Session,
