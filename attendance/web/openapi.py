@@ -429,7 +429,8 @@ PATHS = {
     },
     "/readyz": {
         "get": _operation(
-            "Readiness: the database answers and, during a session, samples arrive.",
+            "Readiness: the database answers, no sample writer is failing to store and, during "
+            "a session, samples arrive.",
             {200: ("Ready.", _json(_ref("Ready"))), 503: ("Not ready.", _json(_ref("Ready")))},
             (),
             security=[],
