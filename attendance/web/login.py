@@ -11,6 +11,7 @@ from attendance.users import login, logout
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
+from attendance.web.live import signed_out
 
 routes = web.RouteTableDef()
 
@@ -32,6 +33,7 @@ async def api_login(request: web.Request) -> web.Response:
 async def api_logout(request: web.Request) -> web.Response:
     if token := request.cookies.get(COOKIE):
         await in_transaction(request, logout, token)
+        signed_out(request.app, token)
     response = web.json_response({"signed_out": request[PRINCIPAL] is not None})
     response.del_cookie(COOKIE, path="/")
     return response
