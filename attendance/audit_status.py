@@ -7,6 +7,7 @@ chain the report was made from. The pages and the PDF ask only here.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -14,6 +15,13 @@ from sqlalchemy.orm import Session
 
 from attendance.audit import verify
 from attendance.store.auditor_queries import chain_head
+
+_verifying = threading.Lock()  # held while this process verifies
+
+
+class VerificationRunning(RuntimeError):
+    """A full verification is under way in this process: a second at once would only slow
+    both (each reads every sample), so it is refused, not queued."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,13 @@ def chain_status(db: Session) -> ChainStatus:
 
 def verified_status(engine: Engine) -> ChainStatus:
     """Every event and sample rechecked (`attendance audit verify`). It reads every sample ever
-    stored, so pages run it when the reader asks, not on every view."""
-    found = verify(engine)
+    stored, so pages run it when the reader asks, not on every view, and one at a time
+    (VerificationRunning while another runs)."""
+    if not _verifying.acquire(blocking=False):
+        raise VerificationRunning("the audit chain is being verified already; try again later")
+    try:
+        found = verify(engine)
+    finally:
+        _verifying.release()
     problem = str(found.problems[0]) if found.problems else None
     return ChainStatus(found.head, found.events, found.intact, problem)

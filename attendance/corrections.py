@@ -46,7 +46,7 @@ def correct(
     site = site_by_code(db, code)
     if not site.enabled:
         raise BadInput(f"site {code} is disabled: it is not reconciled, so it cannot be corrected")
-    result = _current(db, conference_session, settings, now, code)
+    result = _current(db, conference_session, settings, now, code, by)
     _check_bound(code, value, site.capacity, result.registered)
     row = {
         "site_id": site.id,
@@ -78,9 +78,11 @@ def correct(
     return correction_row(db, correction.id)
 
 
-def _current(db, conference_session, settings, now, code: str) -> SiteResult:
-    """The site's result recomputed now: a correction keeps the estimate as it stands."""
-    return next(r for r in reconcile_session(db, conference_session, settings, now, [code]))
+def _current(db, conference_session, settings, now, code: str, by: str) -> SiteResult:
+    """The site's result recomputed now, its estimate stored: a correction keeps the estimate
+    as it stands, and the stored one agrees with it."""
+    results = reconcile_session(db, conference_session, settings, now, [code], stored_by=by)
+    return next(iter(results))
 
 
 def _text(name: str, value: str, longest: int, missing: str) -> str:

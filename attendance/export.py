@@ -81,7 +81,7 @@ def signing_key(settings: Settings) -> bytes:
 def export_conference(
     db: Session, code: str, settings: Settings, now: datetime, out: BinaryIO, by: str
 ) -> Bundle:
-    """Write the conference's bundle to `out`; reconciliations are recomputed (and stored)."""
+    """Write the conference's bundle to `out`; reconciliations are recomputed, not stored."""
     writer = _Writer(out, signing_key(settings))
     conference = get_conference(db, code)
     sessions = conference_sessions(db, conference.id)

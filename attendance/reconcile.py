@@ -1,10 +1,11 @@
 """Reconciliation of a session: per site, who was expected, how many came, who did not.
 
-Estimates are recomputed from the samples first (and stored), so a report always agrees with the
-samples it cites. Identified people come from identification (consenting, enrolled roster
-entries only); where it ran, the absent are named, elsewhere they are a count. An organizer's
-correction (attendance/corrections.py) replaces the figure that counts as present; the
-estimate stays beside it.
+Estimates are recomputed from the samples every time, so a report always agrees with the samples
+it cites. Only a writer's action stores them (`stored_by` names who, for the audit log): a read
+shows what it computed and writes nothing, whoever reads. Identified people come from
+identification (consenting, enrolled roster entries only); where it ran, the absent are named,
+elsewhere they are a count. An organizer's correction (attendance/corrections.py) replaces the
+figure that counts as present; the estimate stays beside it.
 """
 
 from __future__ import annotations
@@ -73,13 +74,17 @@ def reconcile_session(
     settings: Settings,
     now: datetime,
     codes: list[str] | None = None,
+    *,
+    stored_by: str | None = None,
 ) -> list[SiteResult]:
-    """Every enabled site's result for the session (or those of `codes`), estimates stored on
-    the way."""
+    """Every enabled site's result for the session (or those of `codes`). With `stored_by` (the
+    audit actor of a writer's action) the estimates are stored too, and a change audited."""
     sites = [site for site in sites_of(db, codes) if site["enabled"]]
     site_ids = None if codes is None else [site["id"] for site in sites]
     by_id = {s["id"]: s for s in sites}
-    figures = _estimates(db, conference_session, settings, now, by_id, site_ids)
+    figures, rows = _estimates(db, conference_session, settings, now, by_id, site_ids)
+    if stored_by is not None:
+        _store(db, conference_session.id, rows, stored_by)
     roster = roster_counts(db, site_ids)
     enrolled = enrolled_people(db, site_ids)
     seen = presence(db, conference_session.id, site_ids)
@@ -107,7 +112,8 @@ def reconcile_session(
     ]
 
 
-def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[int, Figures]:
+def _estimates(db, conference_session, settings, now, sites, site_ids) -> tuple[dict, list]:
+    """Figures by site id, and the estimate rows they would be stored as."""
     until = min(now, conference_session.ends_at)
     figures, rows = {}, []
     for site_id, samples in session_samples(db, conference_session.id, site_ids):
@@ -131,10 +137,13 @@ def _estimates(db, conference_session, settings, now, sites, site_ids) -> dict[i
                 "computed_at": now,
             }
         )
-    changed = save_estimates(db, conference_session.id, rows)
+    return figures, rows
+
+
+def _store(db: Session, session_id: int, rows: list[dict], actor: str) -> None:
+    changed = save_estimates(db, session_id, rows)
     if changed:
-        _audit_estimates(db, conference_session.id, changed)
-    return figures
+        _audit_estimates(db, session_id, changed, actor)
 
 
 def _quality(found: Figures, factor: float) -> dict[str, Any]:
@@ -152,7 +161,7 @@ def _quality(found: Figures, factor: float) -> dict[str, Any]:
     return quality
 
 
-def _audit_estimates(db: Session, session_id: int, changed: list[dict]) -> None:
+def _audit_estimates(db: Session, session_id: int, changed: list[dict], actor: str) -> None:
     """One event per recomputation that changed figures: which sites (up to a hundred named)
     and a digest of every changed figure, so stored estimates can be checked against it."""
     figures = [
@@ -164,7 +173,14 @@ def _audit_estimates(db: Session, session_id: int, changed: list[dict]) -> None:
         "digest": hashlib.sha256(canonical_json(figures).encode()).hexdigest(),
         "sites": figures[:AUDITED_SITES],
     }
-    audit.record(db, "estimates.change", payload, entity="session", entity_id=str(session_id))
+    audit.record(
+        db,
+        "estimates.change",
+        payload,
+        actor=actor,
+        entity="session",
+        entity_id=str(session_id),
+    )
 
 
 def _absent_codes(db, enrolled, identified) -> dict[int, list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +50,11 @@ class Principal:
     @property
     def can_correct(self) -> bool:
         return self.role in (Role.ADMIN, Role.ORGANIZER)
+
+    @property
+    def can_verify(self) -> bool:
+        """A full audit verification reads every sample ever stored: not for every reader."""
+        return self.role in (Role.ADMIN, Role.AUDITOR)
 
 
 def add_user(
@@ -158,6 +164,18 @@ def from_login(session: Session, token: str, now: datetime) -> Principal | None:
         )
     ).first()
     return None if found is None else principal(session, found[0], found[1])
+
+
+def open_logins(session: Session, tokens: Collection[str], now: datetime) -> set[str]:
+    """Of these login cookie tokens, those still signed in (not signed out, not expired, the
+    user still active): what a long-lived connection checks again while it stays open."""
+    by_hash = {_sha256(token): token for token in tokens}
+    still = session.scalars(
+        select(LoginSession.token_sha256)
+        .join(User, LoginSession.user_id == User.id)
+        .where(LoginSession.token_sha256.in_(by_hash), LoginSession.expires_at > now, User.active)
+    )
+    return {by_hash[hashed] for hashed in still}
 
 
 def logout(session: Session, token: str) -> None:

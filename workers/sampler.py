@@ -113,10 +113,10 @@ class Sampler:
         self.bus = bus or EventBus()
         self.pool = pool or DetectionPool(sampling.processes, sampling.model)
         self.detection = DetectionQueue(self.pool)
-        self.writer = SampleWriter(engine)
+        self.worker = worker_id()
+        self.writer = SampleWriter(engine, self.bus, self.worker)
         self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
         self.progress = Progress()
-        self.worker = worker_id()
         self.started = time.time()  # a slot that began before is late only from then
         self._grabs = asyncio.Semaphore(sampling.max_grabs)
 

@@ -3,7 +3,10 @@ cameras) into the database, off the event loop, retrying when it is away.
 
 Each batch is one transaction that also appends one `samples.store` audit event listing the new
 samples (see `record_samples`): the audit log grows by one event per batch, not per sample, and
-appends wait for each other, so large batches are cheaper than many small ones."""
+appends wait for each other, so large batches are cheaper than many small ones.
+
+Each failed attempt, and the first success after failures, is published on the bus
+(attendance/writer_health.py): /readyz says not ready while a writer cannot store."""
 
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from attendance.events import EventBus
 from attendance.store.samples import record_samples
 from attendance.store.sites import save_perspectives
+from attendance.writer_health import publish_outcome
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.5
@@ -26,8 +31,10 @@ MAX_RETRY_WAIT_S = 30.0
 
 
 class SampleWriter:
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, engine: Engine, bus: EventBus | None = None, name: str = "writer"):
+        """`name`: how readiness reports this writer (its worker's id)."""
+        self.engine, self.bus, self.name = engine, bus or EventBus(), name
+        self.last_error: str | None = None  # why the last attempt failed; None: it stored
         self.pending: list[dict[str, Any]] = []
         self.stored: list[asyncio.Future] = []  # one per pending row
         # (site id, slot) → Identification rows, stored in the transaction of their sample.
@@ -61,6 +68,10 @@ class SampleWriter:
             await self.flush()
         await self.flush()
 
+    def _outcome(self, error: str | None) -> None:
+        self.last_error = error
+        publish_outcome(self.bus, self.name, error)
+
     async def flush(self) -> None:
         wait = 1.0
         while self.pending:
@@ -69,13 +80,16 @@ class SampleWriter:
             faces = {key: self.faces[key] for key in keys if key in self.faces}
             try:
                 new = await asyncio.to_thread(record_samples, self.engine, batch, faces)
-            except OperationalError as exc:  # database restarting or locked: keep the rows
+            except OperationalError as exc:  # database away, locked or full: keep the rows
                 log.warning(
                     "cannot store %d samples (%s); retrying in %.0f s", len(batch), exc.orig, wait
                 )
+                self._outcome(str(exc.orig))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
                 continue
+            if self.last_error is not None:
+                self._outcome(None)
             del self.pending[: len(batch)]
             for stored in self.stored[: len(batch)]:
                 if not stored.done():

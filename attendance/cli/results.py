@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from attendance import headcounts
+from attendance.audit import local_actor
 from attendance.cli.common import emit, open_engine, with_settings
 from attendance.clock import local, parse_time
 from attendance.conferences import get_conference
@@ -99,7 +100,8 @@ def reconcile(ref: str, as_json: bool, csv_path, xlsx_path, settings: Settings) 
     """Estimates and roster reconciliation of every site for a session."""
     with transaction(open_engine(settings)) as db:
         conference_session = find_session(db, ref)
-        results = reconcile_session(db, conference_session, settings, datetime.now(UTC))
+        now = datetime.now(UTC)
+        results = reconcile_session(db, conference_session, settings, now, stored_by=local_actor())
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
     if csv_path:

@@ -430,7 +430,9 @@ def _simulator_ctx(config: SimulatorConfig):
         executor.submit(int)  # start the render process(es) now, not with the first snapshot
         app[SIMULATOR] = Simulator(config, executor)
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        # Wait for the render in flight (≤ 0.1 s): a pool left running at interpreter exit has
+        # its wake-up pipe closed under it ("Bad file descriptor" from concurrent.futures).
+        executor.shutdown(wait=True, cancel_futures=True)
 
     return context
 

@@ -47,7 +47,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}/estimates")
 async def list_estimates(request: web.Request) -> web.Response:
-    """The estimates stored by the last reconciliation, by site code."""
+    """The estimates stored by the last writer's reconciliation, by site code."""
     principal, page = require(request), page_of(request)
     items, total = await in_transaction(
         request, _estimates, principal.site_ids, SESSION.read(request), page
@@ -64,20 +64,44 @@ def _estimates(
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}/reconciliation")
 async def reconciliation(request: web.Request) -> web.Response:
-    """Every visible site's result, recomputed from the samples now (estimates stored again)."""
-    principal, page = require(request), page_of(request)
+    """Every visible site's result, recomputed from the samples now; nothing is stored."""
+    return await _reconciliation(request, require(request), stored_by=None)
+
+
+@routes.post(f"/api/v1/sessions/{SESSION_ID}/reconciliation")
+async def store_reconciliation(request: web.Request) -> web.Response:
+    """As the GET, and the estimates stored (a change audited as this user's): organizers and
+    admins, who see every site, set the figures of record."""
+    principal = require(request)
+    if not principal.can_correct:
+        raise web.HTTPForbidden(text=f"{principal.username} ({principal.role}) may not store")
+    return await _reconciliation(request, principal, stored_by=principal.username)
+
+
+async def _reconciliation(
+    request: web.Request, principal: Principal, stored_by: str | None
+) -> web.Response:
+    page = page_of(request)
     status, province = STATUS.read(request), PROVINCE.read(request)
     settings = request.app[SETTINGS]
-    results = await in_transaction(request, _reconcile, principal, SESSION.read(request), settings)
+    results = await in_transaction(
+        request, _reconcile, principal, SESSION.read(request), settings, stored_by
+    )
     kept = [r for r in results if _keeps(r, status, province)]
     return paged(page.of(kept), len(kept), page)
 
 
 def _reconcile(
-    session: Session, principal: Principal, session_id: int, settings: Settings
+    session: Session,
+    principal: Principal,
+    session_id: int,
+    settings: Settings,
+    stored_by: str | None,
 ) -> list[dict[str, Any]]:
     found = q.conference_session(session, session_id)
-    results = [r.as_dict() for r in reconcile_session(session, found, settings, datetime.now(UTC))]
+    now = datetime.now(UTC)
+    reconciled = reconcile_session(session, found, settings, now, stored_by=stored_by)
+    results = [r.as_dict() for r in reconciled]
     if principal.site_ids is None:
         return results
     visible = q.site_codes(session, principal.site_ids)

@@ -13,6 +13,7 @@ from attendance.web.errors import error_middleware
 from attendance.web.keys import BUS, ENGINE, SETTINGS
 from attendance.web.live import live_context
 from attendance.web.live import routes as live_routes
+from attendance.web.writers import writers_context
 
 
 def create_app(settings: Settings, engine: Engine, bus: EventBus) -> web.Application:
@@ -22,6 +23,7 @@ def create_app(settings: Settings, engine: Engine, bus: EventBus) -> web.Applica
     )
     app[SETTINGS], app[ENGINE], app[BUS] = settings, engine, bus
     app.cleanup_ctx.append(live_context)
+    app.cleanup_ctx.append(writers_context)
     for routes in (
         ops.routes,
         login.routes,

@@ -15,12 +15,13 @@ from attendance.web.db import in_transaction
 
 COOKIE = "attendance_login"
 PRINCIPAL = web.RequestKey("principal", object)  # Principal | None
+LOGIN = web.RequestKey("login", object)  # the login cookie the principal came from, or None
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
-    request[PRINCIPAL] = None
+    request[PRINCIPAL] = request[LOGIN] = None
     now = datetime.now(UTC)
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -29,8 +30,10 @@ async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
             raise web.HTTPUnauthorized(text="the API token is unknown or revoked")
     elif token := request.cookies.get(COOKIE):
         request[PRINCIPAL] = await in_transaction(request, from_login, token, now)
-        if request[PRINCIPAL] is not None and request.method not in SAFE_METHODS:
-            await _check_csrf(request, request[PRINCIPAL])
+        if request[PRINCIPAL] is not None:
+            request[LOGIN] = token
+            if request.method not in SAFE_METHODS:
+                await _check_csrf(request, request[PRINCIPAL])
     return await handler(request)
 
 

@@ -4,6 +4,11 @@ connected browser as coalesced deltas over a WebSocket.
 A browser first gets a snapshot of the sites it may see, then at most one message per
 `live_interval_s` with only the sites that changed. A client that cannot keep up is dropped;
 it reconnects and gets a fresh snapshot, so nothing is ever queued without bound.
+
+A socket is a reader like any page: the upgrade is refused from another site's page (Origin),
+a socket opened with a login cookie closes when that login ends (signed out here at once, on
+another node or by expiry within LOGIN_CHECK_S), and a `resync` is answered with a snapshot at
+most once per RESYNC_EVERY_S (one too soon gets an `error` message saying when to ask again).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import Engine
 
 from attendance.config import Settings
@@ -25,15 +30,18 @@ from attendance.events import EventBus
 from attendance.status import StatusBoard
 from attendance.store.db import transaction
 from attendance.store.live import site_rows
-from attendance.users import Principal
-from attendance.web.auth import require
+from attendance.users import Principal, open_logins
+from attendance.web.auth import LOGIN, require
 from attendance.web.keys import BUS, ENGINE, SETTINGS
 from attendance.web.metrics import Metrics
+from attendance.web.origin import same_origin
 
 log = logging.getLogger("attendance.web.live")
 COLUMNS = ("code", "name", "province", "expected", "count", "status", "reason", "at")
 SEND_TIMEOUT_S = 5.0
 TICK_S = 5.0
+LOGIN_CHECK_S = 2.0
+RESYNC_EVERY_S = 5.0
 routes = web.RouteTableDef()
 
 
@@ -42,6 +50,8 @@ class Client:
     ws: web.WebSocketResponse
     principal: Principal
     site_ids: frozenset[int] | None
+    login: str | None = None  # the login cookie it was opened with (None: an API token)
+    synced_at: float = 0.0  # time.monotonic() of its last snapshot
 
 
 @dataclass
@@ -51,6 +61,7 @@ class LiveState:
     ids: dict[str, int] = field(default_factory=dict)  # code → site id
     dirty: set[str] = field(default_factory=set)
     clients: set[Client] = field(default_factory=set)
+    closing: set[asyncio.Task] = field(default_factory=set)  # sockets being closed
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -134,6 +145,33 @@ class LiveState:
             self.clients.discard(client)  # too slow or gone: it reconnects and resyncs
             await client.ws.close()
 
+    def sign_out(self, logins: set[str]) -> None:
+        """Close the sockets opened with these logins: their reader has signed out. Nothing more
+        is sent to them from here on; the closing handshakes go on in the background, so that a
+        peer slow to answer never holds up a sign-out."""
+        gone = [client for client in self.clients if client.login in logins]
+        for client in gone:
+            self.clients.discard(client)
+            close = client.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+            task = asyncio.create_task(close)
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
+        self.metrics.clients = len(self.clients)
+
+    async def check_logins(self, engine: Engine) -> None:
+        """Sign out the sockets whose login ended elsewhere: another node, expiry, a deactivated
+        user."""
+        logins = {client.login for client in self.clients if client.login is not None}
+        if not logins:
+            return
+        now = datetime.now(UTC)
+
+        def still_open() -> set[str]:
+            with transaction(engine) as session:
+                return open_logins(session, logins, now)
+
+        self.sign_out(logins - await asyncio.to_thread(still_open))
+
 
 def _visible(site_id: int, allowed: frozenset[int] | None) -> bool:
     return allowed is None or site_id in allowed
@@ -153,6 +191,7 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(_follow(state, app[BUS])),
         asyncio.create_task(_broadcast(state, app[SETTINGS].web.live_interval_s)),
+        asyncio.create_task(_check_logins(state, app[ENGINE])),
     ]
     yield
     for task in tasks:
@@ -179,23 +218,58 @@ async def _broadcast(state: LiveState, interval: float) -> None:
             log.exception("live broadcast failed")
 
 
+async def _check_logins(state: LiveState, engine: Engine) -> None:
+    while True:
+        await asyncio.sleep(LOGIN_CHECK_S)
+        try:
+            await state.check_logins(engine)
+        except Exception:  # the database away for a moment: check again next time
+            log.exception("cannot check the live sockets' logins")
+
+
+def signed_out(app: web.Application, login: str) -> None:
+    """Called by the sign-out handlers: this login's sockets close now."""
+    app[LIVE].sign_out({login})
+
+
 @routes.get("/api/v1/live")
 async def live_socket(request: web.Request) -> web.WebSocketResponse:
     """WebSocket: a snapshot of the sites the user may see, then deltas."""
     principal = require(request)
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="the live feed is for this server's own pages")
     state = request.app[LIVE]
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    client = Client(ws, principal, principal.site_ids)
-    await ws.send_str(json.dumps(state.snapshot(client.site_ids)))
+    client = Client(ws, principal, principal.site_ids, request[LOGIN])
+    await _send_snapshot(state, client)
     state.clients.add(client)
     state.metrics.clients = len(state.clients)
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "resync":
                 with contextlib.suppress(ConnectionError):
-                    await ws.send_str(json.dumps(state.snapshot(client.site_ids)))
+                    await _resync(state, client)
     finally:
         state.clients.discard(client)
         state.metrics.clients = len(state.clients)
     return ws
+
+
+async def _resync(state: LiveState, client: Client) -> None:
+    """A fresh snapshot costs every visible site: one per RESYNC_EVERY_S, else a refusal."""
+    wait = client.synced_at + RESYNC_EVERY_S - time.monotonic()
+    if wait <= 0:
+        await _send_snapshot(state, client)
+        return
+    refusal = {
+        "type": "error",
+        "error": f"resync at most once every {RESYNC_EVERY_S:g} s",
+        "retry_after": round(wait, 1),
+    }
+    await client.ws.send_str(json.dumps(refusal))
+
+
+async def _send_snapshot(state: LiveState, client: Client) -> None:
+    client.synced_at = time.monotonic()
+    await client.ws.send_str(json.dumps(state.snapshot(client.site_ids)))

@@ -13,6 +13,7 @@ from attendance.web.api_input import read_body
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
+from attendance.web.live import signed_out
 
 # A password is only hashed, never stored or compared as text: any character will do.
 LOGIN = Body({"username": Text(100, 1), "password": Text(1000, 1, None)}, ("username", "password"))
@@ -34,6 +35,7 @@ async def api_login(request: web.Request) -> web.Response:
 async def api_logout(request: web.Request) -> web.Response:
     if token := request.cookies.get(COOKIE):
         await in_transaction(request, logout, token)
+        signed_out(request.app, token)
     response = web.json_response({"signed_out": request[PRINCIPAL] is not None})
     response.del_cookie(COOKIE, path="/")
     return response

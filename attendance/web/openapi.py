@@ -250,6 +250,11 @@ def _listing(summary: str, item: str, *parameters: Schema) -> Schema:
     return _operation(summary, {200: ("One page.", _json(_page(item)))}, parameters=parameters)
 
 
+RECONCILE_FILTERS = (
+    *_use("id", "province", "limit", "offset"),
+    api_sessions.STATUS.spec,
+)
+
 PATHS = {
     "/api/v1/login": {
         "post": _operation(
@@ -347,12 +352,18 @@ PATHS = {
     },
     "/api/v1/sessions/{id}/reconciliation": {
         "get": _listing(
-            "Every visible site's reconciliation with its roster, recomputed now "
-            "(the estimates are stored again).",
+            "Every visible site's reconciliation with its roster, recomputed now; nothing is "
+            "stored.",
             "Reconciliation",
-            *_use("id", "province", "limit", "offset"),
-            api_sessions.STATUS.spec,
-        )
+            *RECONCILE_FILTERS,
+        ),
+        "post": _operation(
+            "As the GET, and the estimates stored; a change is audited as the caller's. "
+            "Admins and organizers.",
+            {200: ("One page.", _json(_page("Reconciliation")))},
+            (400, 401, 403, 404),
+            [*RECONCILE_FILTERS, *_use("csrf")],
+        ),
     },
     "/api/v1/sessions/{id}/corrections": {
         "get": _listing(
@@ -387,7 +398,8 @@ PATHS = {
     },
     "/readyz": {
         "get": _operation(
-            "Readiness: the database answers and, during a session, samples arrive.",
+            "Readiness: the database answers, no sample writer is failing to store and, during "
+            "a session, samples arrive.",
             {200: ("Ready.", _json(_ref("Ready"))), 503: ("Not ready.", _json(_ref("Ready")))},
             (),
             security=[],

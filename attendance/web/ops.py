@@ -15,6 +15,7 @@ from attendance.store.samples import active_session
 from attendance.web.db import in_transaction
 from attendance.web.keys import BUS, SETTINGS
 from attendance.web.live import LIVE
+from attendance.web.writers import writer_problems
 
 routes = web.RouteTableDef()
 
@@ -27,12 +28,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and, during a session, samples keep arriving."""
+    """Ready when the database answers, no sample writer is failing to store, and, during a
+    session, samples keep arriving."""
     quiet_after = timedelta(seconds=request.app[SETTINGS].sampling.offline_after_s)
     try:
         problems = await in_transaction(request, _problems, datetime.now(UTC), quiet_after)
     except Exception as exc:  # any database failure means not ready
         problems = [f"database: {type(exc).__name__}: {exc}"]
+    problems += writer_problems(request.app)
     body = {"status": "not ready" if problems else "ready", "problems": problems}
     return web.json_response(body, status=503 if problems else 200)
 

@@ -18,7 +18,7 @@ from attendance.web import pages_audit
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
-from attendance.web.live import COLUMNS, LIVE
+from attendance.web.live import COLUMNS, LIVE, signed_out
 from attendance.web.login import set_login_cookie, sign_in
 from attendance.web.pages_render import not_found, render, signed_in
 from attendance.web.pages_site import site_view
@@ -67,6 +67,7 @@ async def logout_submit(request: web.Request) -> web.Response:
     """The CSRF field was checked by the auth middleware, as for every cookie write."""
     if token := request.cookies.get(COOKIE):
         await in_transaction(request, logout, token)
+        signed_out(request.app, token)
     response = _see_other("/login")
     response.del_cookie(COOKIE, path="/")
     return response

@@ -5,7 +5,8 @@ the evidence behind every sample, and that log as a printable PDF.
 The site table recomputes the reconciliation of one page of sites at a time, so its cost does
 not grow with the number of sites. The audit chain's status line comes from
 `attendance.audit_status`: its head and length on every view, a full verification (every
-event and sample rehashed) when the reader asks with `?verify=1`.
+event and sample rehashed) when an admin or auditor asks with `?verify=1`, one at a time (409
+while one runs).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 from yarl import URL
 
-from attendance.audit_status import ChainStatus, chain_status, verified_status
+from attendance.audit_status import (
+    ChainStatus,
+    VerificationRunning,
+    chain_status,
+    verified_status,
+)
 from attendance.config import Settings
 from attendance.errors import BadInput, RecordNotFound
 from attendance.reconcile import reconcile_session
@@ -76,13 +82,19 @@ class SitePage:
 @routes.get("/audit")
 async def audit_overview(request: web.Request) -> web.Response:
     principal = signed_in(request)
+    verifying = bool(request.query.get("verify"))
+    if verifying and not principal.can_verify:
+        raise web.HTTPForbidden(text="only admins and auditors verify the audit chain")
     settings, now = request.app[SETTINGS], datetime.now(UTC)
     try:
         view = await in_transaction(request, overview, principal, request.query, settings, now)
     except RecordNotFound:
         return not_found(request)
-    if request.query.get("verify"):
-        view.chain = await asyncio.to_thread(verified_status, request.app[ENGINE])
+    if verifying:
+        try:
+            view.chain = await asyncio.to_thread(verified_status, request.app[ENGINE])
+        except VerificationRunning as exc:
+            raise web.HTTPConflict(text=str(exc)) from None
     return render(request, "audit.html", nav="audit", view=view)
 
 

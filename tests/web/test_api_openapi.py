@@ -96,6 +96,8 @@ def test_every_documented_operation_answers_as_documented(db, engine):
                 headers = {"X-CSRF-Token": csrf}
                 path = "/api/v1/sites/HN01/headcounts"
                 await ask(http, "post", path, 201, json=body, headers=headers)
+                path = f"/api/v1/sessions/{sid}/reconciliation?status=ok"
+                await ask(http, "post", path, headers=headers)
                 path = f"/api/v1/sessions/{sid}/corrections"
                 body = {"site": "HN01", "value": 3, "reason": "đếm lại tại chỗ"}
                 await ask(http, "post", path, 201, json=body, headers=headers)
