@@ -28,11 +28,16 @@ BATCH = 5000
 ESTIMATE_FIGURES = ("raw", "calibrated", "peak", "median", "mean", "coverage", "quality")
 
 
+LARGEST_ID = 2**31 - 1  # an INTEGER key, on PostgreSQL as on SQLite's side of our API
+
+
 def find_session(session: Session, ref: str) -> ConferenceSession:
     """A session by id, `CONFERENCE/CODE`, or its code when only one conference has it."""
     query = select(ConferenceSession).join(Conference)
-    if ref.isdigit():
-        found = session.scalars(query.where(ConferenceSession.id == int(ref))).all()
+    if ref.isascii() and ref.isdigit():
+        number = int(ref)  # beyond a key's range no session has it (and the driver would fail)
+        where = ConferenceSession.id == number
+        found = session.scalars(query.where(where)).all() if number <= LARGEST_ID else []
     elif "/" in ref:
         conference, code = ref.split("/", 1)
         found = session.scalars(

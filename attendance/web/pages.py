@@ -20,7 +20,7 @@ from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
 from attendance.web.live import COLUMNS, LIVE, signed_out
 from attendance.web.login import set_login_cookie, sign_in
-from attendance.web.pages_render import not_found, render, signed_in
+from attendance.web.pages_render import not_found, page_site_code, render, signed_in
 from attendance.web.pages_site import site_view
 
 STATIC = Path(__file__).parent / "static"
@@ -93,8 +93,10 @@ async def sites(request: web.Request) -> web.Response:
 @routes.get("/sites/{code}")
 async def site_page(request: web.Request) -> web.Response:
     principal = signed_in(request)
-    code = request.match_info["code"]
+    code = page_site_code(request)
     settings, now = request.app[SETTINGS], datetime.now(UTC)
+    if code is None:
+        return not_found(request)
     try:
         view = await in_transaction(
             request, site_view, code, principal, request.query.get("session"), settings, now

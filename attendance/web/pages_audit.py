@@ -41,7 +41,7 @@ from attendance.text import fold
 from attendance.users import Principal
 from attendance.web.db import in_transaction
 from attendance.web.keys import ENGINE, SETTINGS
-from attendance.web.pages_render import not_found, render, signed_in
+from attendance.web.pages_render import not_found, page_site_code, render, signed_in
 
 PAGE_SIZE = 200
 routes = web.RouteTableDef()
@@ -121,8 +121,10 @@ async def audit_site_pdf(request: web.Request) -> web.Response:
 
 async def _site_page(request: web.Request) -> SitePage | None:
     principal = signed_in(request)
-    code, ref = request.match_info["code"], request.query.get("session")
+    code, ref = page_site_code(request), request.query.get("session")
     settings, now = request.app[SETTINGS], datetime.now(UTC)
+    if code is None:
+        return None
     try:
         return await in_transaction(request, site_page, principal, code, ref, settings, now)
     except RecordNotFound:

@@ -7,6 +7,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from yarl import URL
 
 from attendance.users import Principal
+from attendance.web.api_common import SITE_CODE
 from attendance.web.auth import PRINCIPAL
 from attendance.web.keys import SETTINGS
 from attendance.web.pages_text import DEFAULT, STRINGS
@@ -73,3 +74,12 @@ def render(
 def not_found(request: web.Request) -> web.Response:
     """The same answer for a site that does not exist and one the reader may not see."""
     return render(request, "not_found.html", status=404)
+
+
+def page_site_code(request: web.Request) -> str | None:
+    """The path's site code, or None when no site could have it (too long, a control
+    character): a page answers that as it answers an unknown site."""
+    try:
+        return SITE_CODE.read(request)
+    except web.HTTPBadRequest:
+        return None

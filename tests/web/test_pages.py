@@ -255,3 +255,27 @@ def test_faces_use_the_frame_size_when_known():
     assert (guessed.width, guessed.height, guessed.estimated) == (1920, 1080, True)
     assert guessed.boxes == [(1400, 10, 100, 80)]
     assert faces(None, None).boxes == []
+
+
+def test_pages_answer_impossible_sites_and_sessions_as_unknown(cli, db, engine, tmp_path):
+    """A site code with a NUL (PostgreSQL refuses it) or past any length, and a session id past
+    any key, are an unknown site or session to a page: 404, never a 500 from the driver."""
+    build_world(cli, db, engine, tmp_path)
+    paths = [
+        "/sites/HN%0001",
+        f"/sites/{'H' * 200}",
+        f"/sites/HN-001?session={'9' * 30}",
+        "/audit/sites/HN%0001",
+        f"/audit/sites/HN-001?session={2**63}",
+    ]
+
+    async def scenario():
+        async with serving(db) as web:
+            http, signed = await form_login(web, "admin")
+            async with http:
+                assert signed.status == 303
+                for path in paths:
+                    async with http.get(path) as page:
+                        assert page.status == 404, (path, page.status)
+
+    run(scenario())
