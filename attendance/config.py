@@ -210,6 +210,32 @@ class EstimateSettings(Section):
     )
 
 
+class ImportSettings(Section):
+    """Limits checked before a site or roster file is read: a 1.6 KB spreadsheet can place a
+    cell where the reader would need hundreds of GB, so it is refused first."""
+
+    max_rows: int = Field(
+        2_000_000, ge=1, le=100_000_000, description="Refuse a sheet reaching beyond this row."
+    )
+    max_columns: int = Field(
+        200, ge=1, le=16384, description="Refuse a sheet reaching beyond this column."
+    )
+    max_cells: int = Field(
+        30_000_000,
+        ge=1,
+        le=1_000_000_000,
+        description="Refuse a sheet whose grid (row 1 to its last row × column A to its last "
+        "column) holds more cells: the reader keeps all of them, about 32 bytes each.",
+    )
+    max_unpacked_mb: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description="Refuse a file larger than this (MB), counting an xlsx's or ods's contents "
+        "uncompressed.",
+    )
+
+
 class ReconcileSettings(Section):
     """When a site's attendance is 'under' or 'over' its roster."""
 
@@ -277,6 +303,7 @@ class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     estimate: EstimateSettings = Field(default_factory=EstimateSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     sites: SiteDefaults = Field(default_factory=SiteDefaults)
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)

@@ -5,6 +5,9 @@ calibrated estimate; both stay in their own columns, with who corrected and why.
 
 CSV is UTF-8 with a BOM, so Excel opens Vietnamese names correctly; XLSX is written in
 openpyxl's streaming mode so 12,000 sites do not need the whole workbook in memory.
+
+Names and reasons come from organizers' files and the API: text a spreadsheet would evaluate
+(`=HYPERLINK(…)`) is written as text in both formats (`attendance.formulas`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
+from attendance.formulas import csv_text, is_formula_like
 from attendance.makeup import Makeup
 from attendance.reconcile import SiteResult
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 RECONCILE_COLUMNS = {
     "code": "Mã điểm cầu",
@@ -84,7 +92,7 @@ def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]])
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(headers)
-        writer.writerows(rows)
+        writer.writerows([csv_text(value) for value in row] for row in rows)
 
 
 def write_xlsx(
@@ -95,8 +103,17 @@ def write_xlsx(
         sheet = workbook.create_sheet(title)
         sheet.append(list(headers))
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
     workbook.save(path)
+
+
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """Formula-like text as a string cell: openpyxl would store `=…` as a live formula."""
+    if not is_formula_like(value):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
 
 
 def _cell(value: Any) -> Any:

@@ -16,3 +16,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[^0-9a-z]+", " ", bare.lower()).strip()
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """Cut `text` to `limit` characters with an ellipsis, so a 32 KB cell is not echoed whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -50,6 +50,7 @@ def sites_import(
         dry_run=dry_run,
         prune=prune,
         sheet=sheet,
+        limits=settings.imports,
     )
     _report(file, plan, dry_run, as_json, removed_word="disabled")
 
@@ -85,7 +86,9 @@ def roster_import(
     The file is authoritative for the sites it names: their members missing from the file are
     deactivated. All or nothing: any bad row rejects the whole file, listing every problem.
     """
-    plan = import_roster(open_engine(settings), file, dry_run=dry_run, sheet=sheet)
+    plan = import_roster(
+        open_engine(settings), file, dry_run=dry_run, sheet=sheet, limits=settings.imports
+    )
     _report(file, plan, dry_run, as_json, removed_word="deactivated")
 
 

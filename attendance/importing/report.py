@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 
 from attendance import audit
 from attendance.errors import BadInput
-from attendance.importing.table import file_sha256
+from attendance.importing.capped import Capped
+from attendance.importing.table import Cell, file_sha256
+from attendance.text import shorten
 
 MAX_LISTED = 20
+MAX_ERRORS = 100
 T = TypeVar("T")
 
 
@@ -26,17 +29,28 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+        value = shorten(self.value)
+        return f"row {self.row}, column {shorten(self.column)!r}, value {value!r}: {self.reason}"
+
+
+def row_errors() -> Capped[RowError]:
+    """Where a validation collects its errors: every one counted, the first MAX_ERRORS kept."""
+    return Capped(MAX_ERRORS)
 
 
 class ImportRejected(BadInput):
-    """Bad rows were found; nothing was written. Carries every error, not just the first."""
+    """Bad rows were found; nothing was written. Lists the first errors and counts them all."""
 
-    def __init__(self, path: Path, errors: list[RowError]):
+    def __init__(self, path: Path, errors: Capped[RowError]):
         self.path = path
-        self.errors = errors
-        lines = "\n".join(f"  {error}" for error in errors)
-        super().__init__(f"{path}: {len(errors)} problem(s) found, nothing was imported:\n{lines}")
+        self.errors = errors.items
+        self.total = errors.total
+        lines = [f"  {error}" for error in errors.items]
+        if errors.hidden:
+            lines.append(f"  … and {errors.hidden} more (the first {errors.keep} are listed)")
+        super().__init__(
+            f"{path}: {errors.total} problem(s) found, nothing was imported:\n" + "\n".join(lines)
+        )
 
 
 @dataclass
@@ -67,7 +81,16 @@ class Plan:
 
     def note_ignored(self, columns: list[str]) -> None:
         if columns:
-            self.notes.append(f"ignored columns: {', '.join(columns)}")
+            self.notes.append(f"ignored columns: {', '.join(map(shorten, columns))}")
+
+    def note_formulas(self, cells: Capped[Cell]) -> None:
+        """Warn about cells a spreadsheet would evaluate; they are imported (exports write them
+        as text), but a name such as `=HYPERLINK(…)` is rarely what an organizer meant."""
+        reason = "begins with =, +, -, @, tab or CR: a spreadsheet would run it as a formula"
+        for row, column, value in cells.items[:MAX_LISTED]:
+            self.notes.append(str(RowError(row, column, value, reason)))
+        if cells.total > MAX_LISTED:
+            self.notes.append(f"… and {cells.total - MAX_LISTED} more cells that begin so")
 
     def details(self) -> list[str]:
         """Up to MAX_LISTED examples of each kind of change, for `--dry-run`."""

@@ -14,15 +14,16 @@ from typing import NamedTuple
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from attendance.config import ImportSettings
 from attendance.importing import fields as parse
 from attendance.importing.columns import ROSTER
 from attendance.importing.report import (
     ImportRejected,
     Plan,
-    RowError,
     batches,
     diff,
     record_import,
+    row_errors,
     stored_by_code,
 )
 from attendance.importing.rows import RowCheck, unique_key
@@ -53,7 +54,7 @@ def _shared(value: str | None) -> str | None:
 
 def parse_roster(table: Table, site_codes: set[str]) -> dict[str, RosterRow]:
     """Validate every row against the known sites; raise ImportRejected listing every problem."""
-    errors: list[RowError] = []
+    errors = row_errors()
     rows: dict[str, RosterRow] = {}
     seen: dict[str, int] = {}
     by_casefold = {code.casefold(): code for code in site_codes}
@@ -116,9 +117,10 @@ def import_roster(
     dry_run: bool = False,
     sheet: str | None = None,
     actor: str | None = None,
+    limits: ImportSettings | None = None,
 ) -> Plan:
     """Validate the whole file, then apply it in one transaction (or only plan it)."""
-    table = read_table(path, ROSTER, sheet)
+    table = read_table(path, ROSTER, sheet, limits)
     with transaction(engine) as session:
         site_ids = dict(session.execute(select(Site.code, Site.id)).all())
         rows = parse_roster(table, set(site_ids))
@@ -126,6 +128,7 @@ def import_roster(
         plan = plan_roster(existing, rows)
         del existing
         plan.note_ignored(table.ignored)
+        plan.note_formulas(table.formulas)
         if dry_run:
             session.rollback()
             return plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from attendance.importing.capped import Capped
 from attendance.importing.fields import FieldError
 from attendance.importing.report import RowError
 from attendance.importing.table import Table
@@ -15,7 +16,7 @@ T = TypeVar("T")
 class RowCheck:
     """Parses the cells of one row; each failure becomes a RowError and the row is marked bad."""
 
-    def __init__(self, table: Table, number: int, cells: dict[str, str], errors: list[RowError]):
+    def __init__(self, table: Table, number: int, cells: dict[str, str], errors: Capped[RowError]):
         self.table, self.number, self.cells, self.errors = table, number, cells, errors
         self.ok = True
 

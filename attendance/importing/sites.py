@@ -13,14 +13,15 @@ from typing import NamedTuple
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, aliased
 
+from attendance.config import ImportSettings
 from attendance.importing import fields as parse
 from attendance.importing.columns import SITES
 from attendance.importing.report import (
     ImportRejected,
     Plan,
-    RowError,
     diff,
     record_import,
+    row_errors,
     stored_by_code,
 )
 from attendance.importing.rows import RowCheck, unique_key
@@ -58,7 +59,7 @@ class SiteRow(NamedTuple):
 
 def parse_sites(table: Table, default_timezone: str) -> dict[str, SiteRow]:
     """Validate every row; raise ImportRejected listing every problem, or return rows by code."""
-    errors: list[RowError] = []
+    errors = row_errors()
     rows: dict[str, SiteRow] = {}
     seen: dict[str, int] = {}
     for number, cells in table.rows:
@@ -122,14 +123,16 @@ def import_sites(
     prune: bool = False,
     sheet: str | None = None,
     actor: str | None = None,
+    limits: ImportSettings | None = None,
 ) -> Plan:
     """Validate the whole file, then apply it in one transaction (or only plan it)."""
-    table = read_table(path, SITES, sheet)
+    table = read_table(path, SITES, sheet, limits)
     rows = parse_sites(table, default_timezone)
     with transaction(engine) as session:
         existing, ids = existing_sites(session)
         plan = plan_sites(existing, rows, prune)
         plan.note_ignored(table.ignored)
+        plan.note_formulas(table.formulas)
         if dry_run:
             session.rollback()
             return plan

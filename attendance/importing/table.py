@@ -3,7 +3,8 @@
 Accepted: Excel (.xlsx, .xlsm, .xls) and OpenDocument (.ods) through calamine; CSV in UTF-8 with
 or without BOM (comma, semicolon or tab separated); Excel's "Unicode Text" (UTF-16, tab
 separated). The header may sit below a title block; columns we do not know (STT, Ghi chú) are
-ignored and reported. Every cell comes out as an NFC, trimmed string.
+ignored and reported. Every cell comes out as an NFC, trimmed string. A file beyond the import
+limits is refused before it is read (`limits`); cells that begin like a formula are noted.
 """
 
 from __future__ import annotations
@@ -19,20 +20,27 @@ from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook
 
+from attendance.config import ImportSettings
 from attendance.errors import BadInput
+from attendance.formulas import is_formula_like
+from attendance.importing.capped import Capped
 from attendance.importing.columns import Columns
-from attendance.text import nfc
+from attendance.importing.limits import check_file
+from attendance.text import nfc, shorten
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods"}
 TEXT_FILES = {".csv", ".txt", ".tsv"}
 HEADER_SEARCH_ROWS = 10
+FORMULAS_KEPT = 20
+Cell = tuple[int, str, str]  # row number, header as written, value
 
 
 @dataclass
 class Table:
     """A file's rows, `(row_number, {canonical column: cell})` numbered as Excel shows them.
 
-    `rows` is read once, lazily, so a 150,000-row roster never sits in memory twice.
+    `rows` is read once, lazily, so a 150,000-row roster never sits in memory twice; reading
+    them fills `formulas`, the cells a spreadsheet would evaluate.
     """
 
     path: Path
@@ -40,12 +48,20 @@ class Table:
     headers: dict[str, str]  # canonical column -> the header as written in the file
     ignored: list[str] = field(default_factory=list)
     rows: Iterator[tuple[int, dict[str, str]]] = field(default_factory=lambda: iter(()))
+    formulas: Capped[Cell] = field(default_factory=lambda: Capped(FORMULAS_KEPT))
 
 
-def read_table(path: Path, columns: Columns, sheet: str | None = None) -> Table:
+def read_table(
+    path: Path,
+    columns: Columns,
+    sheet: str | None = None,
+    limits: ImportSettings | None = None,
+) -> Table:
     suffix = path.suffix.lower()
     if not path.is_file():
         raise BadInput(f"{path}: file not found")
+    if suffix in SPREADSHEETS | TEXT_FILES:
+        check_file(path, sheet, limits or ImportSettings())
     if suffix in SPREADSHEETS:
         raw = _spreadsheet_rows(path, sheet)
     elif suffix in TEXT_FILES:
@@ -128,7 +144,7 @@ def _to_table(path: Path, raw: Iterator[tuple[int, list[str]]], columns: Columns
         positions[name] = position
         table.headers[name] = title
     after_header = itertools.chain((line for line in head if line[0] > header_row), raw)
-    table.rows = _data_rows(after_header, positions)
+    table.rows = _data_rows(after_header, positions, table)
     return table
 
 
@@ -141,7 +157,7 @@ def _find_header(
             return number, row
     first = next((row for _, row in head if any(row)), [])
     expected = ", ".join(columns.required)
-    seen = ", ".join(filter(None, first)) or "(nothing)"
+    seen = ", ".join(map(shorten, filter(None, first[:20]))) or "(nothing)"
     raise BadInput(
         f"{path}: no header row with the required columns ({expected}) in the first "
         f"{HEADER_SEARCH_ROWS} rows; the first row has: {seen}. "
@@ -150,12 +166,16 @@ def _find_header(
 
 
 def _data_rows(
-    raw: Iterator[tuple[int, list[str]]], positions: dict[str, int]
+    raw: Iterator[tuple[int, list[str]]], positions: dict[str, int], table: Table
 ) -> Iterator[tuple[int, dict[str, str]]]:
     for number, row in raw:
         if not any(row):
             continue
-        yield number, {name: row[pos] if pos < len(row) else "" for name, pos in positions.items()}
+        cells = {name: row[pos] if pos < len(row) else "" for name, pos in positions.items()}
+        for name, value in cells.items():
+            if is_formula_like(value):
+                table.formulas.append((number, table.headers[name], value))
+        yield number, cells
 
 
 def file_sha256(path: Path) -> str:
