@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_serializer,
@@ -233,6 +234,50 @@ class WebSettings(Section):
     live_interval_s: float = Field(
         0.5, ge=0.1, le=10, description="Live updates are coalesced: one message per client per."
     )
+    login_failures_per_user: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins of one user name before it is refused 429."
+    )
+    login_failures_per_address: int = Field(
+        20,
+        ge=1,
+        le=100000,
+        description="Failed sign-ins from one address before it is refused 429.",
+    )
+    login_window_s: float = Field(
+        900, ge=1, le=86400, description="Failures count for this long after the first of them."
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        [],
+        description="Reverse proxies (addresses or networks) whose X-Forwarded-For names the "
+        "client; empty: the peer is the client.",
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="When set, /metrics and /readyz answer requests sending 'Authorization: "
+        "Bearer <token>'; a secret of at least 16 characters, masked by `config show`.",
+    )
+    ops_allow: list[IPvAnyNetwork] = Field(
+        [],
+        description="Addresses or networks that may read /metrics and /readyz. With neither this "
+        "nor ops_token set, anyone may.",
+    )
+
+    @field_validator("trusted_proxies", "ops_allow", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """An environment variable holds a list as 'a, b'."""
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_serializer("ops_token")
+    def _masked(self, token: SecretStr | None) -> str | None:
+        return None if token is None else "***"
+
+    @field_serializer("trusted_proxies", "ops_allow")
+    def _as_text(self, networks: list[IPvAnyNetwork]) -> list[str]:
+        return [str(network) for network in networks]
 
 
 class EvidenceSettings(Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -10,8 +12,12 @@ from attendance.errors import BadInput
 from attendance.users import login, logout
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
-from attendance.web.keys import SETTINGS
+from attendance.web.keys import METRICS, SETTINGS
+from attendance.web.origin import same_origin
+from attendance.web.peer import client_address
+from attendance.web.throttle import THROTTLE, LoginThrottle
 
+log = logging.getLogger("attendance.web.login")
 routes = web.RouteTableDef()
 
 
@@ -38,13 +44,41 @@ async def api_logout(request: web.Request) -> web.Response:
 
 
 async def sign_in(request: web.Request, username: str, password: str) -> tuple[str, str]:
+    """(cookie token, CSRF token); 403 from another site's page (a login CSRF would sign the
+    victim in as the attacker), 429 while throttled, 401 for a wrong name or password (logged
+    with the name and address, never the password, and counted)."""
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="signing in from another site's page is refused")
+    throttle, address = request.app[THROTTLE], client_address(request)
+    await _refuse_if_throttled(request, throttle, username, address)
     hours = request.app[SETTINGS].web.login_hours
     try:
-        return await in_transaction(
+        tokens = await in_transaction(
             request, login, username, password, timedelta(hours=hours), datetime.now(UTC)
         )
     except BadInput as exc:
+        await throttle.failed(username, address)
+        request.app[METRICS].login_failures.inc()
+        log.warning("failed sign-in as %r from %s", username, address)
         raise web.HTTPUnauthorized(text=str(exc)) from None
+    await throttle.succeeded(username)
+    return tokens
+
+
+async def _refuse_if_throttled(
+    request: web.Request, throttle: LoginThrottle, username: str, address: str
+) -> None:
+    """429 without checking the password: a right guess among too many must not get in."""
+    wait = math.ceil(await throttle.retry_after(username, address))
+    if wait:
+        request.app[METRICS].login_throttled.inc()
+        log.warning(
+            "sign-in as %r from %s refused for %d s: too many failures", username, address, wait
+        )
+        raise web.HTTPTooManyRequests(
+            text=f"too many failed sign-ins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
