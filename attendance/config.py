@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,6 +34,7 @@ ENV_PREFIX = "ATTENDANCE_"
 CONFIG_ENV = "ATTENDANCE_CONFIG"
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+MIN_OPS_TOKEN = 16
 
 
 class Section(BaseModel):
@@ -253,7 +254,6 @@ class WebSettings(Section):
     )
     ops_token: SecretStr | None = Field(
         None,
-        min_length=16,
         description="When set, /metrics and /readyz answer requests sending 'Authorization: "
         "Bearer <token>'; a secret of at least 16 characters, masked by `config show`.",
     )
@@ -270,6 +270,13 @@ class WebSettings(Section):
         if not isinstance(value, str):
             return value
         return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("ops_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_OPS_TOKEN:
+            raise ValueError(f"the ops token needs at least {MIN_OPS_TOKEN} characters")
+        return token
 
     @field_serializer("ops_token")
     def _masked(self, token: SecretStr | None) -> str | None:
@@ -410,11 +417,17 @@ def _explain(exc: ValidationError, origin: dict, default_source: str) -> str:
         reason = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             reason = "unknown key" + _suggest(loc)
-        got = (
-            "" if error["type"] in ("extra_forbidden", "missing") else f" (got {error['input']!r})"
-        )
+        quiet = error["type"] in ("extra_forbidden", "missing") or _secret(loc)
+        got = "" if quiet else f" (got {error['input']!r})"
         lines.append(f"{where}: {key}: {reason}{got}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _secret(loc: list[str]) -> bool:
+    """A secret setting's value is never echoed, not even a wrong one."""
+    section = Settings.model_fields.get(loc[0])
+    field = section.annotation.model_fields.get(loc[-1]) if section and len(loc) > 1 else None
+    return field is not None and SecretStr in (field.annotation, *get_args(field.annotation))
 
 
 def _suggest(loc: list[str]) -> str:
