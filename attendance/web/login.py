@@ -50,26 +50,26 @@ async def sign_in(request: web.Request, username: str, password: str) -> tuple[s
     if not same_origin(request):
         raise web.HTTPForbidden(text="signing in from another site's page is refused")
     throttle, address = request.app[THROTTLE], client_address(request)
-    await _refuse_if_throttled(request, throttle, username, address)
+    await _count_attempt(request, throttle, username, address)
     hours = request.app[SETTINGS].web.login_hours
     try:
         tokens = await in_transaction(
             request, login, username, password, timedelta(hours=hours), datetime.now(UTC)
         )
-    except BadInput as exc:
-        await throttle.failed(username, address)
+    except BadInput as exc:  # the attempt stays counted
         request.app[METRICS].login_failures.inc()
         log.warning("failed sign-in as %r from %s", username, address)
         raise web.HTTPUnauthorized(text=str(exc)) from None
-    await throttle.succeeded(username)
+    await throttle.succeeded(username, address)
     return tokens
 
 
-async def _refuse_if_throttled(
+async def _count_attempt(
     request: web.Request, throttle: LoginThrottle, username: str, address: str
 ) -> None:
-    """429 without checking the password: a right guess among too many must not get in."""
-    wait = math.ceil(await throttle.retry_after(username, address))
+    """Past a limit, 429 without checking the password: a right guess among too many must not
+    get in."""
+    wait = math.ceil(await throttle.attempt(username, address))
     if wait:
         request.app[METRICS].login_throttled.inc()
         log.warning(

@@ -60,12 +60,16 @@ def test_a_user_name_is_locked_after_its_failures_from_any_address(db, engine):
 
 @sqlite_only
 def test_an_address_is_locked_after_its_failures_at_any_user_name(db, engine):
-    """Guesses spread over user names still count against the address they come from."""
+    """Guesses spread over user names still count against the address they come from; its
+    successful sign-ins (an office behind one address) do not."""
     add_users(engine)
     config = settings(db, trusted_proxies=["127.0.0.1"], login_failures_per_address=3)
 
     async def scenario():
         async with serving(db, config) as web, web.client() as http:
+            for _ in range(4):
+                async with web.client() as colleague:
+                    assert (await sign_in(colleague, RIGHT, "192.0.2.9"))[0] == 200
             for name in ("admin", "auditor", "nobody"):
                 assert (await sign_in(http, {**WRONG, "username": name}, "192.0.2.9"))[0] == 401
             assert (await sign_in(http, RIGHT, "192.0.2.9"))[0] == 429
@@ -91,9 +95,23 @@ def test_a_lock_ends_with_its_window(db, engine):
 
 
 @sqlite_only
+def test_guesses_sent_at_once_get_no_more_tries(db, engine):
+    """Each attempt is counted before its password is checked: twelve guesses at once, five
+    checked."""
+    add_users(engine)
+
+    async def scenario():
+        async with serving(db) as web, web.client() as http:
+            answers = await asyncio.gather(*(sign_in(http, WRONG) for _ in range(12)))
+            assert sorted(status for status, _ in answers) == [401] * 5 + [429] * 7
+
+    run(scenario())
+
+
+@sqlite_only
 def test_web_nodes_on_one_redis_share_the_failures(db, engine, redis_url, redis_prefix):
-    """Guesses spread over two web nodes behind a load balancer count as one: the failures are
-    held in Redis, under the deployment's prefix."""
+    """Guesses spread over two web nodes behind a load balancer, sent at once, count as one: the
+    attempts are held in Redis, under the deployment's prefix."""
     add_users(engine)
     config = settings(db, redis_url, redis_prefix, login_failures_per_user=4)
 
@@ -104,8 +122,8 @@ def test_web_nodes_on_one_redis_share_the_failures(db, engine, redis_url, redis_
             one.client() as first,
             two.client() as second,
         ):
-            for http in (first, second, first, second):
-                assert (await sign_in(http, WRONG))[0] == 401
+            answers = await asyncio.gather(*(sign_in(http, WRONG) for http in [first, second] * 5))
+            assert sorted(status for status, _ in answers) == [401] * 4 + [429] * 6
             for http in (first, second):
                 status, headers = await sign_in(http, RIGHT)
                 assert status == 429 and 0 < int(headers["Retry-After"]) <= 900
@@ -114,10 +132,12 @@ def test_web_nodes_on_one_redis_share_the_failures(db, engine, redis_url, redis_
     client = redis.Redis.from_url(redis_url)
     try:
         assert int(client.get(f"{redis_prefix}:login:user:organizer")) == 4
+        assert 0 < client.pttl(f"{redis_prefix}:login:user:organizer") <= 900_000
     finally:
         client.close()
 
 
+@sqlite_only
 def test_failed_sign_ins_are_logged_and_counted(db, engine, caplog):
     """The log names the user name and the address, never the password; /metrics counts the
     failures and the refusals."""
@@ -193,3 +213,23 @@ def test_next_leads_only_to_a_path_on_this_site(db, engine, target, location):
                     assert r.status == 302 and r.headers["Location"] == location
 
     run(scenario())
+
+
+@sqlite_only
+def test_with_redis_unreachable_each_node_still_throttles(db, engine, caplog):
+    """Redis away (here: nothing listens on its port) must not turn throttling off, nor refuse
+    every sign-in: the node counts on its own and says so once."""
+    add_users(engine)
+    config = settings(db, "redis://127.0.0.1:1/0", login_failures_per_user=2)
+
+    async def scenario():
+        async with serving(db, config) as web, web.client() as http:
+            async with web.client() as admin:
+                assert (await sign_in(admin, {**RIGHT, "username": "admin"}))[0] == 200
+            for _ in range(2):
+                assert (await sign_in(http, WRONG))[0] == 401
+            assert (await sign_in(http, RIGHT))[0] == 429
+
+    run(scenario())
+    outages = [r for r in caplog.records if "login throttle: Redis unreachable" in r.getMessage()]
+    assert len(outages) == 1
