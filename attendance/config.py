@@ -12,13 +12,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_serializer,
@@ -33,6 +34,7 @@ ENV_PREFIX = "ATTENDANCE_"
 CONFIG_ENV = "ATTENDANCE_CONFIG"
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+MIN_OPS_TOKEN = 16
 
 
 class Section(BaseModel):
@@ -259,6 +261,56 @@ class WebSettings(Section):
     live_interval_s: float = Field(
         0.5, ge=0.1, le=10, description="Live updates are coalesced: one message per client per."
     )
+    login_failures_per_user: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins of one user name before it is refused 429."
+    )
+    login_failures_per_address: int = Field(
+        20,
+        ge=1,
+        le=100000,
+        description="Failed sign-ins from one address before it is refused 429.",
+    )
+    login_window_s: float = Field(
+        900, ge=1, le=86400, description="Failures count for this long after the first of them."
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        [],
+        description="Reverse proxies (addresses or networks) whose X-Forwarded-For names the "
+        "client; empty: the peer is the client.",
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        description="When set, /metrics and /readyz answer requests sending 'Authorization: "
+        "Bearer <token>'; a secret of at least 16 characters, masked by `config show`.",
+    )
+    ops_allow: list[IPvAnyNetwork] = Field(
+        [],
+        description="Addresses or networks that may read /metrics and /readyz. With neither this "
+        "nor ops_token set, anyone may.",
+    )
+
+    @field_validator("trusted_proxies", "ops_allow", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """An environment variable holds a list as 'a, b'."""
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("ops_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_OPS_TOKEN:
+            raise ValueError(f"the ops token needs at least {MIN_OPS_TOKEN} characters")
+        return token
+
+    @field_serializer("ops_token")
+    def _masked(self, token: SecretStr | None) -> str | None:
+        return None if token is None else "***"
+
+    @field_serializer("trusted_proxies", "ops_allow")
+    def _as_text(self, networks: list[IPvAnyNetwork]) -> list[str]:
+        return [str(network) for network in networks]
 
 
 class EvidenceSettings(Section):
@@ -392,11 +444,17 @@ def _explain(exc: ValidationError, origin: dict, default_source: str) -> str:
         reason = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             reason = "unknown key" + _suggest(loc)
-        got = (
-            "" if error["type"] in ("extra_forbidden", "missing") else f" (got {error['input']!r})"
-        )
+        quiet = error["type"] in ("extra_forbidden", "missing") or _secret(loc)
+        got = "" if quiet else f" (got {error['input']!r})"
         lines.append(f"{where}: {key}: {reason}{got}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _secret(loc: list[str]) -> bool:
+    """A secret setting's value is never echoed, not even a wrong one."""
+    section = Settings.model_fields.get(loc[0])
+    field = section.annotation.model_fields.get(loc[-1]) if section and len(loc) > 1 else None
+    return field is not None and SecretStr in (field.annotation, *get_args(field.annotation))
 
 
 def _suggest(loc: list[str]) -> str:

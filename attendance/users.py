@@ -8,6 +8,7 @@ tokens as SHA-256 of random tokens, so a database dump lets nobody in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -133,7 +134,7 @@ def _site_ids(session: Session, scope: dict | None) -> frozenset[int] | None:
 def login(session: Session, username: str, password: str, ttl: timedelta, now: datetime):
     """A new login session: (cookie token, CSRF token), or BadInput for a wrong name/password."""
     user = session.scalar(select(User).where(User.username == username, User.active))
-    if user is None or not _password_ok(user, password):
+    if not _password_ok(user, password):
         raise BadInput("wrong user name or password")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(
@@ -148,11 +149,21 @@ def login(session: Session, username: str, password: str, ttl: timedelta, now: d
     return token, csrf
 
 
-def _password_ok(user: User, password: str) -> bool:
+def _password_ok(user: User | None, password: str) -> bool:
+    """Hashes even when there is no such user (or no password): an unknown name must take as
+    long to refuse as a wrong password, or the time of a reply tells which names exist."""
+    known = user is not None and bool(user.password_hash)
+    stored = user.password_hash if known else _dummy_hash(_hasher)
     try:
-        return bool(user.password_hash) and _hasher.verify(user.password_hash, password)
+        return _hasher.verify(stored, password) and known
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of a random password at `hasher`'s cost, which nobody can match."""
+    return hasher.hash(secrets.token_urlsafe(32))
 
 
 def from_login(session: Session, token: str, now: datetime) -> Principal | None:

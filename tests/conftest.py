@@ -1,13 +1,16 @@
-"""Shared fixtures: a fresh database per test (SQLite file and a PostgreSQL schema) and the CLI."""
+"""Shared fixtures: a fresh database per test (SQLite file and a PostgreSQL schema), the CLI, and
+the shared Redis with a key prefix of each test's own."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -16,6 +19,7 @@ from attendance.cli import main
 from attendance.config import DatabaseSettings
 from attendance.store.db import make_engine
 
+REDIS_URL = os.environ.get("ATTENDANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
     "ATTENDANCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -99,3 +103,35 @@ def engine(db: str):
     engine = make_engine(DatabaseSettings(url=db))
     yield engine
     engine.dispose()
+
+
+def missing_service(what: str) -> None:
+    """Skip saying what is missing; in CI (`CI` set), fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} must be available in CI")
+    pytest.skip(f"{what} (set ATTENDANCE_TEST_REDIS_URL, or install redis-server)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        missing_service(f"Redis at {REDIS_URL} is unreachable ({exc});")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A prefix of this test's own; its keys (and its arq jobs') are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    for pattern in (f"{prefix}*", f"arq:*{prefix}*"):
+        keys = list(client.scan_iter(pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()

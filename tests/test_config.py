@@ -103,3 +103,22 @@ def test_passwords_are_masked():
     assert mask_url("postgresql://app:s3cret@db/x") == "postgresql://app:***@db/x"
     assert mask_url("rtsp://admin:12345@10.0.0.5:554/live") == "rtsp://admin:***@10.0.0.5:554/live"
     assert mask_url("sqlite:///var/a.db") == "sqlite:///var/a.db"
+
+
+def test_a_bad_secret_is_refused_without_being_echoed():
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env={"ATTENDANCE_WEB_OPS_TOKEN": "tooshort-secret"})
+    assert "web.ops_token: the ops token needs at least 16 characters" in str(refused.value)
+    assert "tooshort-secret" not in str(refused.value)
+
+
+def test_address_lists_come_from_a_variable_separated_by_commas():
+    env = {
+        "ATTENDANCE_WEB_OPS_ALLOW": "10.0.0.0/8, 192.0.2.7",
+        "ATTENDANCE_WEB_OPS_TOKEN": "x" * 16,
+    }
+    settings = load_settings(env=env)
+    assert [str(n) for n in settings.web.ops_allow] == ["10.0.0.0/8", "192.0.2.7/32"]
+    assert settings.model_dump()["web"]["ops_token"] == "***"
+    with pytest.raises(ConfigError, match=r"web\.trusted_proxies"):
+        load_settings(env={"ATTENDANCE_WEB_TRUSTED_PROXIES": "not-an-address"})

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from attendance.users import Principal, from_login, from_token
 from attendance.web.db import in_transaction
+from attendance.web.ops_access import ops_token_sent
 
 COOKIE = "attendance_login"
 PRINCIPAL = web.RequestKey("principal", object)  # Principal | None
@@ -24,7 +25,7 @@ async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
     request[PRINCIPAL] = request[LOGIN] = None
     now = datetime.now(UTC)
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if header.startswith("Bearer ") and not ops_token_sent(request):  # ops: no user behind it
         request[PRINCIPAL] = await in_transaction(request, from_token, header[7:].strip(), now)
         if request[PRINCIPAL] is None:
             raise web.HTTPUnauthorized(text="the API token is unknown or revoked")

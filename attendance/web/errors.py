@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from attendance.errors import AttendanceError, BadInput, RecordNotFound
 
 log = logging.getLogger("attendance.web")
+BODY_HEADERS = ("content-type", "content-length")  # the JSON error's own replace these
 
 
-def json_error(status: int, message: str, **extra) -> web.Response:
+def json_error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **extra
+) -> web.Response:
     body = {"error": {"status": status, "message": message, **extra}}
-    return web.json_response(body, status=status, dumps=_dumps)
+    return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+
+def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
+    """What an HTTP error says beyond its body (Allow on a 405, Retry-After on a 429, …)."""
+    return {k: v for k, v in exc.headers.items() if k.lower() not in BODY_HEADERS}
 
 
 def _dumps(value) -> str:
@@ -30,7 +39,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if not api or exc.status < 400:
             raise
-        return json_error(exc.status, exc.text or exc.reason)
+        return json_error(exc.status, exc.text or exc.reason, _kept_headers(exc))
     except RecordNotFound as exc:
         return json_error(404, str(exc)) if api else _page_error(404, str(exc))
     except (BadInput, AttendanceError) as exc:

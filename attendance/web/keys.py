@@ -7,7 +7,9 @@ from sqlalchemy import Engine
 
 from attendance.config import Settings
 from attendance.events import EventBus
+from attendance.web.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 BUS = web.AppKey("bus", EventBus)
+METRICS = web.AppKey("metrics", Metrics)

@@ -32,7 +32,7 @@ from attendance.store.db import transaction
 from attendance.store.live import site_rows
 from attendance.users import Principal, open_logins
 from attendance.web.auth import LOGIN, require
-from attendance.web.keys import BUS, ENGINE, SETTINGS
+from attendance.web.keys import BUS, ENGINE, METRICS, SETTINGS
 from attendance.web.metrics import Metrics
 from attendance.web.origin import same_origin
 
@@ -186,7 +186,7 @@ LIVE = web.AppKey("live", LiveState)
 
 async def live_context(app: web.Application) -> AsyncIterator[None]:
     """Load the state, follow the bus, broadcast on an interval; all stopped with the app."""
-    state = app[LIVE] = LiveState(app[SETTINGS])
+    state = app[LIVE] = LiveState(app[SETTINGS], metrics=app[METRICS])
     await asyncio.to_thread(state.load, app[ENGINE])
     tasks = [
         asyncio.create_task(_follow(state, app[BUS])),

@@ -35,10 +35,20 @@ AUTH = [{"cookieAuth": []}, {"bearerAuth": []}]
 ERRORS = {
     400: ("BadRequest", "The request is malformed or a value is out of range."),
     401: ("Unauthorized", "Not signed in, or the token is unknown, revoked or expired."),
-    403: ("Forbidden", "Not allowed for this role, or a cookie write without its CSRF token."),
+    403: (
+        "Forbidden",
+        "Not allowed for this role, a cookie write without its CSRF token, a sign-in from another "
+        "site's page, or /metrics and /readyz without `web.ops_token` or from outside "
+        "`web.ops_allow`.",
+    ),
     404: ("NotFound", "No such site or session, or a site outside the operator's scope."),
     413: ("PayloadTooLarge", "The body is larger than `web.max_body_kb`."),
     415: ("UnsupportedMediaType", "The body is not application/json."),
+    429: (
+        "TooManyRequests",
+        "Too many failed sign-ins of this user name or from this address; `Retry-After` says how "
+        "many seconds until the next try.",
+    ),
 }
 READ_ERRORS = (400, 401, 404)
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415)
@@ -260,7 +270,7 @@ PATHS = {
         "post": _operation(
             "Sign in: sets the login cookie and returns the CSRF token for later writes.",
             {200: ("Signed in.", _json(_ref("LoginResult")))},
-            (400, 401, 413, 415),
+            (400, 401, 403, 413, 415, 429),
             body=_ref("Login"),
             security=[],
         )
@@ -401,7 +411,7 @@ PATHS = {
             "Readiness: the database answers, no sample writer is failing to store and, during "
             "a session, samples arrive.",
             {200: ("Ready.", _json(_ref("Ready"))), 503: ("Not ready.", _json(_ref("Ready")))},
-            (),
+            (403,),
             security=[],
         )
     },
@@ -409,7 +419,7 @@ PATHS = {
         "get": _operation(
             "Prometheus metrics.",
             {200: ("Metrics in the text exposition format.", {"content": {"text/plain": {}}})},
-            (),
+            (403,),
             security=[],
         )
     },

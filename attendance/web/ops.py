@@ -1,4 +1,5 @@
-"""For operators of the service: liveness, readiness and Prometheus metrics."""
+"""For operators of the service: liveness, readiness and Prometheus metrics (the last two
+behind `ops_access` when the settings ask for it)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ from aiohttp import web
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from attendance.events import EventBus
-from attendance.events_redis import RedisEventBus
 from attendance.store.models import Sample
 from attendance.store.samples import active_session
 from attendance.web.db import in_transaction
-from attendance.web.keys import BUS, SETTINGS
-from attendance.web.live import LIVE
+from attendance.web.keys import METRICS, SETTINGS
+from attendance.web.ops_access import require_ops_access
 from attendance.web.writers import writer_problems
 
 routes = web.RouteTableDef()
@@ -30,6 +29,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database answers, no sample writer is failing to store, and, during a
     session, samples keep arriving."""
+    require_ops_access(request)
     quiet_after = timedelta(seconds=request.app[SETTINGS].sampling.offline_after_s)
     try:
         problems = await in_transaction(request, _problems, datetime.now(UTC), quiet_after)
@@ -52,17 +52,6 @@ def _problems(session: Session, now: datetime, quiet_after: timedelta) -> list[s
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[LIVE].metrics.render() + _bus_metrics(request.app[BUS])
-    return web.Response(text=body, content_type="text/plain")
-
-
-def _bus_metrics(bus: EventBus) -> str:
-    """In cluster mode: events this node sent to and heard from Redis, and those it dropped."""
-    if not isinstance(bus, RedisEventBus):
-        return ""
-    lines = [
-        "# HELP attendance_bus_events_total Live events through Redis, by stage.",
-        "# TYPE attendance_bus_events_total counter",
-        *(f'attendance_bus_events_total{{stage="{k}"}} {n}' for k, n in bus.counters().items()),
-    ]
-    return "\n".join(lines) + "\n"
+    require_ops_access(request)
+    body, content_type = request.app[METRICS].render(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})

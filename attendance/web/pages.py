@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -33,10 +34,13 @@ for route in pages_audit.routes:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: a login link must not send the user elsewhere."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+    """Only a path on this site, else "/": a login link must not send the user elsewhere.
+    Judged unquoted, as a browser may read it: browsers drop tabs and newlines from a URL and
+    read a backslash as a slash, so `/%09/evil.example/` and `/%5Cevil.example` lead off the
+    site. A single leading slash leaves no room for a scheme or a host."""
+    path = unquote(target or "")
+    on_site = path.startswith("/") and not path.startswith(("//", "/\\"))
+    return target if on_site and not any(ord(c) < 0x20 or c == "\x7f" for c in path) else "/"
 
 
 @routes.get("/login")
@@ -55,8 +59,19 @@ async def login_submit(request: web.Request) -> web.Response:
         token, _csrf = await sign_in(request, username, password)
     except web.HTTPUnauthorized:
         return render(
-            request, "login.html", status=401, failed=True, username=username, next=target
+            request, "login.html", status=401, error="login_wrong", username=username, next=target
         )
+    except web.HTTPTooManyRequests as exc:
+        page = render(
+            request,
+            "login.html",
+            status=429,
+            error="login_throttled",
+            username=username,
+            next=target,
+        )
+        page.headers["Retry-After"] = exc.headers["Retry-After"]
+        return page
     response = _see_other(target)
     set_login_cookie(request, response, token)
     return response

@@ -1,7 +1,7 @@
-"""Redis for cluster tests: the shared server with a key prefix of each test's own, or a private
-redis-server of the test's own when the test restarts it.
+"""Servers of a cluster test's own, which the test may kill and restart: a private
+redis-server and a private PostgreSQL (the shared Redis is in tests/conftest.py).
 
-With CI set, a missing Redis fails the test instead of skipping it.
+With CI set, a missing server fails the test instead of skipping it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,38 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
-REDIS_URL = os.environ.get("ATTENDANCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} must be available in CI")
-    pytest.skip(f"{what} (set ATTENDANCE_TEST_REDIS_URL, or install redis-server)")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        _missing(f"Redis at {REDIS_URL} is unreachable ({exc});")
-    finally:
-        client.close()
-    return REDIS_URL
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    """A prefix of this test's own; its keys (and its arq jobs') are deleted afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    for pattern in (f"{prefix}*", f"arq:*{prefix}*"):
-        keys = list(client.scan_iter(pattern, count=1000))
-        if keys:
-            client.delete(*keys)
-    client.close()
+from tests.conftest import missing_service
 
 
 @dataclass
@@ -103,7 +71,7 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
-        _missing("redis-server (Debian package redis-server)")
+        missing_service("redis-server (Debian package redis-server)")
     server = PrivateRedis(_free_port())
     server.start()
     yield server
@@ -140,7 +108,7 @@ class PrivatePostgres:
 def private_postgres() -> Iterator[PrivatePostgres]:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not found:
-        _missing("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin)")
+        missing_service("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin)")
     bin_dir = found[-1].parent
     data = Path(tempfile.mkdtemp(prefix="attendance-pg-"))
     as_postgres = []

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from attendance.config import DatabaseSettings, Settings
 from attendance.events import EventBus
@@ -35,6 +36,11 @@ class Web:
         jar = aiohttp.CookieJar(unsafe=True)
         return aiohttp.ClientSession(base_url=self.server.make_url(""), cookie_jar=jar)
 
+    async def metric(self, name: str, **labels: str) -> float:
+        """One sample of /metrics, as Prometheus would read it (0 when it is not there yet)."""
+        async with self.client() as http, http.get("/metrics") as r:
+            return metric_value(await r.text(), name, **labels)
+
     async def login(self, username: str) -> tuple[aiohttp.ClientSession, str]:
         """A client session signed in as `username`, and its CSRF token."""
         http = self.client()
@@ -43,6 +49,14 @@ class Web:
         ) as r:
             assert r.status == 200, await r.text()
             return http, (await r.json())["csrf_token"]
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
 
 
 def add_users(engine, operator_sites: list[str] = ()) -> None:
