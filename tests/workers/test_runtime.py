@@ -34,30 +34,27 @@ SAMPLING = SamplingSettings(cadence_s=CADENCE, grab_timeout_s=1.5, jitter=0.05, 
 
 
 def _prepare(tmp_path: Path, base_url: str, codes: tuple[str, ...] = CODES[:5]):
-    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
-    upgrade(engine)
     rows = [site(code, stream_url=f"{base_url}cameras/{code}/snapshot.jpg") for code in codes]
     rows.append(site(MALFORMED, stream_url=f"{base_url}mcu/0/snapshot.jpg#grid=0x4&tile=1"))
-    path = write_table(rows, tmp_path / "sites.csv", {name: name for name in SITE_COLUMNS})
-    import_sites(engine, path, default_timezone="Asia/Ho_Chi_Minh")
-    now = time.time()
-    with transaction(engine) as session:
-        create_conference(session, "C", "Test")
-        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + 600))
-    return engine
+    return _database(tmp_path, rows, time.time(), 600)
 
 
 def _dead_sites(tmp_path: Path, codes: tuple[str, ...], now: float) -> Engine:
     """Sites whose cameras refuse connections (each slot a quick `error`: cannot connect), and
     a session around `now`."""
+    rows = [site(code, stream_url="http://127.0.0.1:9/snapshot.jpg") for code in codes]
+    return _database(tmp_path, rows, now, 7200)
+
+
+def _database(tmp_path: Path, rows: list[dict], now: float, left: float) -> Engine:
+    """The sites of `rows`, and a session from a minute before `now` to `left` s after."""
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
     upgrade(engine)
-    rows = [site(code, stream_url="http://127.0.0.1:9/snapshot.jpg") for code in codes]
     path = write_table(rows, tmp_path / "sites.csv", {name: name for name in SITE_COLUMNS})
     import_sites(engine, path, default_timezone="Asia/Ho_Chi_Minh")
     with transaction(engine) as session:
         create_conference(session, "C", "Test")
-        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + 7200))
+        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + left))
     return engine
 
 
