@@ -9,26 +9,25 @@ everything pending is written before returning.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import random
-import time
 
 import aiohttp
 from sqlalchemy import Engine
 
-from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings, mask_url
+from attendance.clock import SYSTEM, Clock
+from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
 from attendance.events import EventBus
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession
-from attendance.store.samples import active_session, next_session, recorded_slots, sampled_sites
+from attendance.store.samples import active_session, next_session
 from workers.pool import DetectionPool
-from workers.sampler import Progress, Sampler, SiteRun, site_cadence, site_problem
-from workers.schedule import as_datetime, pause, phase, slot_start
+from workers.sampler import Progress, Sampler, SiteRun
+from workers.schedule import as_datetime
+from workers.slots import PlannedSite, SlotHeap, drain, load_sites, plan_slots
 
 log = logging.getLogger("attendance.worker")
-STOP_GRACE_S = 10.0
 REPORT_EVERY_S = 30.0
 SESSION_POLL_S = 15.0
 
@@ -42,9 +41,10 @@ class EmbeddedRuntime:
         pool: DetectionPool | None = None,
         identify: IdentifySettings | None = None,
         evidence: EvidenceSettings | None = None,
+        clock: Clock = SYSTEM,
     ):
-        self.engine, self.sampling = engine, sampling
-        self.sampler = Sampler(engine, sampling, bus, pool, identify, evidence)
+        self.engine, self.sampling, self.clock = engine, sampling, clock
+        self.sampler = Sampler(engine, sampling, bus, pool, identify, evidence, clock)
         self.pool, self.writer = self.sampler.pool, self.sampler.writer
         self.rng = random.Random()
         self.skipped: dict[str, str] = {}  # site code -> why it is not sampled
@@ -57,7 +57,7 @@ class EmbeddedRuntime:
 
     async def run(self, stop: asyncio.Event, until: float | None = None) -> Progress:
         """Sample until `stop` is set, `until` (epoch s) passes or the session ends."""
-        session = await wait_for_session(self.engine, stop, until)
+        session = await wait_for_session(self.engine, stop, until, self.clock)
         if session is None:
             return self.progress
         ends = (
@@ -65,11 +65,12 @@ class EmbeddedRuntime:
             if until is None
             else min(until, session.ends_at.timestamp())
         )
-        runs = self._site_runs(session)
+        sites, self.skipped = load_sites(self.engine, session.cadence_s, self.sampling)
+        runs = self._site_runs(session, sites)
         log.info(
             "session %s: sampling %d sites until %s", session.code, len(runs), as_datetime(ends)
         )
-        started = self.sampler.started = time.time()
+        started = self.sampler.started = self.clock.now()
         self.window = (started, ends)  # slots from the one holding `started` until `ends`
         log.info("schedule window %.3f %.3f", started, ends)  # read by `attendance bench workers`
         writer = asyncio.create_task(self.writer.run(stop_writer := asyncio.Event()))
@@ -78,97 +79,79 @@ class EmbeddedRuntime:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             try:
-                await self._schedule(runs, session, http, stop, started, ends)
+                await self._schedule(sites, runs, session.id, http, stop, started, ends)
             finally:
                 await self._finish(runs)
                 stop_writer.set()
                 await writer
         return self.progress
 
-    def _site_runs(self, session: ConferenceSession) -> list[SiteRun]:
-        runs = []
-        sites = sampled_sites(self.engine)
-        galleries = site_galleries(self.engine, [site.id for site in sites])
+    def _site_runs(self, session: ConferenceSession, sites: list[PlannedSite]) -> list[SiteRun]:
+        ids = [planned.site.id for planned in sites]
+        galleries = site_galleries(self.engine, ids)
         strangers = last_stranger_labels(self.engine, session.id)
-        for site in sites:
-            problem = site_problem(site)
-            if problem:
-                self.skipped[site.code] = problem
-                log.error("site %s skipped: %s (%s)", site.code, problem, mask_url(site.stream_url))
-                continue
-            cadence = site_cadence(site, session.cadence_s, self.sampling)
-            gallery = galleries.get(site.id)
-            runs.append(self.sampler.site_run(site, cadence, gallery, strangers.get(site.id, 0)))
+        runs = [
+            self.sampler.site_run(
+                planned.site,
+                planned.cadence,
+                galleries.get(planned.site.id),
+                strangers.get(planned.site.id, 0),
+            )
+            for planned in sites
+        ]
         log.info("identifying faces at %d sites", sum(run.identity is not None for run in runs))
         return runs
 
     async def _schedule(
         self,
+        sites: list[PlannedSite],
         runs: list[SiteRun],
-        session: ConferenceSession,
+        session_id: int,
         http: aiohttp.ClientSession,
         stop: asyncio.Event,
         now: float,
         ends: float,
     ) -> None:
-        done = recorded_slots(
-            self.engine,
-            [run.site.id for run in runs],
-            as_datetime(now - 2 * self.sampling.cadence_s),
-        )
-        queue: list[tuple[float, int, float]] = []
-        for index, run in enumerate(runs):
-            slot = slot_start(now, run.cadence, phase(run.site.code, run.cadence))
-            if (run.site.id, as_datetime(slot)) in done:
-                slot += run.cadence  # a restart: this slot is already stored
-            heapq.heappush(queue, (self._due(slot, run.cadence), index, slot))
+        heap = SlotHeap(self.sampling.jitter, self.rng)
+        slots = plan_slots(self.engine, sites, now, 2 * self.sampling.cadence_s, heap)
         next_report = now + REPORT_EVERY_S
-        while queue and not stop.is_set():
-            due, index, slot = queue[0]
-            if slot >= ends:
-                heapq.heappop(queue)
-                continue
-            wait = due - time.time()
+        while not stop.is_set():
+            for index, slot in slots.take_due(self.clock.now(), ends):
+                task = asyncio.create_task(self.sampler.sample(runs[index], slot, session_id, http))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if not slots:
+                return
+            wait = slots.next_due - self.clock.now()
             if wait > 0:
-                await pause(stop, min(wait, 1.0))
-                if time.time() >= next_report:
+                await self.clock.sleep(min(wait, 1.0), stop)
+                if self.clock.now() >= next_report:
                     self.sampler.report()
                     next_report += REPORT_EVERY_S
-                continue
-            heapq.heappop(queue)
-            run = runs[index]
-            task = asyncio.create_task(self.sampler.sample(run, slot, session.id, http))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            next_slot = slot + run.cadence
-            heapq.heappush(queue, (self._due(next_slot, run.cadence), index, next_slot))
 
-    def _due(self, slot: float, cadence: float) -> float:
-        return slot + self.rng.uniform(0, self.sampling.jitter * cadence)
+    @property
+    def in_flight(self) -> int:
+        """Samples taken from the schedule and not yet handed to the writer."""
+        return len(self._tasks)
 
     async def _finish(self, runs: list[SiteRun]) -> None:
-        if self._tasks:
-            log.info("stopping: %d samples in flight", len(self._tasks))
-            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_S)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await drain(self._tasks)
         self.sampler.detection.close()
         await self.sampler.close(runs)
 
 
 async def wait_for_session(
-    engine: Engine, stop: asyncio.Event, until: float | None = None
+    engine: Engine, stop: asyncio.Event, until: float | None = None, clock: Clock = SYSTEM
 ) -> ConferenceSession | None:
     """The active session, waiting for the next one to start if none is running."""
-    while not stop.is_set() and (until is None or time.time() < until):
-        session = await asyncio.to_thread(active_session, engine, as_datetime(time.time()))
+    while not stop.is_set() and (until is None or clock.now() < until):
+        session = await asyncio.to_thread(active_session, engine, as_datetime(clock.now()))
         if session is not None:
             return session
-        upcoming = await asyncio.to_thread(next_session, engine, as_datetime(time.time()))
+        upcoming = await asyncio.to_thread(next_session, engine, as_datetime(clock.now()))
         log.info(
             "no active session; %s",
             f"next: {upcoming.code} at {upcoming.starts_at}" if upcoming else "none planned",
         )
-        await pause(stop, SESSION_POLL_S)
+        await clock.sleep(SESSION_POLL_S, stop)
     return None

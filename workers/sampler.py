@@ -27,6 +27,7 @@ import aiohttp
 from sqlalchemy import Engine
 
 from attendance import evidence
+from attendance.clock import SYSTEM, Clock
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
 from attendance.events import EventBus
 from attendance.status import StatusBoard
@@ -106,8 +107,9 @@ class Sampler:
         pool: DetectionPool | None = None,
         identify: IdentifySettings | None = None,
         evidence: EvidenceSettings | None = None,
+        clock: Clock = SYSTEM,
     ):
-        self.engine, self.sampling = engine, sampling
+        self.engine, self.sampling, self.clock = engine, sampling, clock
         self.identify = identify or IdentifySettings()
         self.evidence = evidence or EvidenceSettings()
         self.bus = bus or EventBus()
@@ -117,7 +119,7 @@ class Sampler:
         self.writer = SampleWriter(engine, self.bus, self.worker)
         self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
         self.progress = Progress()
-        self.started = time.time()  # a slot that began before is late only from then
+        self.started = clock.now()  # a slot that began before is late only from then
         self._grabs = asyncio.Semaphore(sampling.max_grabs)
 
     def site_run(
@@ -191,6 +193,7 @@ class Sampler:
                 screening.job,
                 screening.urgency,
                 run.wanted_since,
+                # The pool's time, not the schedule's: a real wait on a real process.
                 deadline=time.time() + self.sampling.detect_wait_s,
             )
             if counted is None:
@@ -244,7 +247,7 @@ class Sampler:
         slot: float,
         faces: list[dict[str, Any]] | None = None,
     ) -> asyncio.Future:
-        now = time.time()
+        now = self.clock.now()
         status = str(row["status"])
         row["status"] = status
         stored = self.writer.add(row, faces)
@@ -272,7 +275,7 @@ class Sampler:
         self.bus.publish("site_status", {"site": code, "status": status, "reason": reason})
 
     def report(self) -> None:
-        for code, status, reason in self.board.tick(time.time()):
+        for code, status, reason in self.board.tick(self.clock.now()):
             self._status_changed(code, status, reason)
         lags = self.progress.lags[-5000:]
         p95 = statistics.quantiles(lags, n=20)[-1] if len(lags) >= 20 else max(lags, default=0)

@@ -7,8 +7,6 @@ a thousand sites do not all fire in the same second.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 from datetime import UTC, datetime
 
@@ -26,9 +24,3 @@ def slot_start(at: float, cadence: float, offset: float = 0.0) -> float:
 
 def as_datetime(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
-
-
-async def pause(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less if `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -12,7 +12,6 @@ import click
 from attendance import headcounts
 from attendance.audit import local_actor
 from attendance.cli.common import emit, open_engine, with_settings
-from attendance.clock import local, parse_time
 from attendance.conferences import get_conference
 from attendance.config import Settings
 from attendance.corrections import correct as record_correction
@@ -40,6 +39,7 @@ from attendance.store.results import (
     session_at,
     site_by_code,
 )
+from attendance.times import local, parse_time
 
 PERCENT = {"rate", "coverage"}
 SUMMARY_COLUMNS = (

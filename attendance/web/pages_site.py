@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from attendance.clock import local
 from attendance.config import Settings
 from attendance.evidence import latest_image
 from attendance.presence import presence
@@ -20,6 +19,7 @@ from attendance.reconcile import SiteResult, reconcile_session
 from attendance.store.models import ConferenceSession
 from attendance.store.page_queries import latest_counted, recent_sessions, site_detail, site_samples
 from attendance.store.results import find_session, headcounts_of, roster_of, session_at
+from attendance.times import local
 from attendance.users import Principal
 from attendance.web.pages_chart import Chart, Faces, chart, faces
 

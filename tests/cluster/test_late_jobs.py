@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import select
 
+from attendance.clock import ManualClock
 from attendance.config import Settings
 from attendance.store.models import ConferenceSession, Sample, Site
 from tests.helpers import site, write_sites
@@ -24,13 +25,14 @@ def test_a_slot_two_cadences_old_is_stored_as_not_sampled(cli, db, engine, tmp_p
         site_id = connection.scalar(select(Site.id))
         session_id = connection.scalar(select(ConferenceSession.id))
     settings = Settings.model_validate({"redis": {"url": "redis://127.0.0.1:1/0"}})
-    worker = ClusterWorker(settings, engine, pool=DetectionPool(1))
+    clock = ManualClock()
+    worker = ClusterWorker(settings, engine, pool=DetectionPool(1), clock=clock)
 
     async def scenario() -> tuple[str, float]:
         stop = asyncio.Event()
         writing = asyncio.create_task(worker.sampler.writer.run(stop))
         asked = time.monotonic()
-        outcome = await worker._sample_job({}, site_id, session_id, time.time() - 125, 60.0)
+        outcome = await worker._sample_job({}, site_id, session_id, clock.now() - 125, 60.0)
         took = time.monotonic() - asked
         stop.set()
         await writing
@@ -43,4 +45,4 @@ def test_a_slot_two_cadences_old_is_stored_as_not_sampled(cli, db, engine, tmp_p
     assert outcome == "late" and took < 5  # no grab (the camera does not even exist)
     with engine.connect() as connection:
         status, error = connection.execute(select(Sample.status, Sample.error)).one()
-    assert status == "error" and error.startswith("not sampled: workers 12")
+    assert status == "error" and error == "not sampled: workers 125 s behind"

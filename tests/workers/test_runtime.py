@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from attendance.clock import SYSTEM, Clock, ManualClock
 from attendance.conferences import create_conference, create_session
 from attendance.config import DatabaseSettings, SamplingSettings
 from attendance.events import EventBus
@@ -33,25 +34,45 @@ SAMPLING = SamplingSettings(cadence_s=CADENCE, grab_timeout_s=1.5, jitter=0.05, 
 
 
 def _prepare(tmp_path: Path, base_url: str, codes: tuple[str, ...] = CODES[:5]):
-    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
-    upgrade(engine)
     rows = [site(code, stream_url=f"{base_url}cameras/{code}/snapshot.jpg") for code in codes]
     rows.append(site(MALFORMED, stream_url=f"{base_url}mcu/0/snapshot.jpg#grid=0x4&tile=1"))
+    return _database(tmp_path, rows, time.time(), 600)
+
+
+def _dead_sites(tmp_path: Path, codes: tuple[str, ...], now: float) -> Engine:
+    """Sites whose cameras refuse connections (each slot a quick `error`: cannot connect), and
+    a session around `now`."""
+    rows = [site(code, stream_url="http://127.0.0.1:9/snapshot.jpg") for code in codes]
+    return _database(tmp_path, rows, now, 7200)
+
+
+def _database(tmp_path: Path, rows: list[dict], now: float, left: float) -> Engine:
+    """The sites of `rows`, and a session from a minute before `now` to `left` s after."""
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'w.db'}"))
+    upgrade(engine)
     path = write_table(rows, tmp_path / "sites.csv", {name: name for name in SITE_COLUMNS})
     import_sites(engine, path, default_timezone="Asia/Ho_Chi_Minh")
-    now = time.time()
     with transaction(engine) as session:
         create_conference(session, "C", "Test")
-        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + 600))
+        create_session(session, "C", "S", "S", as_datetime(now - 60), as_datetime(now + left))
     return engine
 
 
-async def _run_for(engine, seconds: float) -> tuple[EmbeddedRuntime, float, float, EventBus]:
+async def _run_for(
+    engine, seconds: float, clock: Clock = SYSTEM, sampling: SamplingSettings = SAMPLING
+) -> tuple[EmbeddedRuntime, float, float, EventBus]:
+    """Run the runtime `seconds` of `clock`; a manual clock jumps whenever no sample is in
+    flight, so a run takes as long as its samples, not as its schedule."""
     bus = EventBus()
-    runtime = EmbeddedRuntime(engine, SAMPLING, bus, DetectionPool(1))
+    runtime = EmbeddedRuntime(engine, sampling, bus, DetectionPool(1), clock=clock)
+    jumping = None
+    if isinstance(clock, ManualClock):
+        jumping = asyncio.create_task(clock.autojump(lambda: runtime.in_flight > 0))
     try:
-        await runtime.run(asyncio.Event(), time.time() + seconds)
+        await runtime.run(asyncio.Event(), clock.now() + seconds)
     finally:
+        if jumping is not None:
+            jumping.cancel()
         runtime.pool.close()
     started, until = runtime.window
     return runtime, started, until, bus
@@ -68,12 +89,12 @@ def _slots(engine) -> dict[str, dict]:
     return slots
 
 
-def _due(code: str, started: float, until: float) -> set[float]:
-    slot = slot_start(started, CADENCE, phase(code, CADENCE))
+def _due(code: str, started: float, until: float, cadence: float = CADENCE) -> set[float]:
+    slot = slot_start(started, cadence, phase(code, cadence))
     due = set()
     while slot < until:
         due.add(round(slot, 3))
-        slot += CADENCE
+        slot += cadence
     return due
 
 
@@ -84,7 +105,8 @@ async def _scenario(tmp_path: Path) -> None:
         engine = _prepare(tmp_path, str(simulator.server.make_url("/")))
         first, start1, until1, bus = await _run_for(engine, 16)
         assert "grid" in first.skipped[MALFORMED]
-        await asyncio.sleep(3)  # the worker is down for a slot or so
+        # Restarted at once, most sites within a slot the first run stored (gaps of a stopped
+        # runtime: `test_a_stopped_runtime_leaves_a_gap_and_a_restart_stores_no_slot_twice`).
         _, start2, until2, _ = await _run_for(engine, 11)
 
     slots = _slots(engine)
@@ -121,13 +143,50 @@ def test_faults_cadence_and_restart(tmp_path: Path):
     run(_scenario(tmp_path))
 
 
+def test_a_stopped_runtime_leaves_a_gap_and_a_restart_stores_no_slot_twice(tmp_path: Path):
+    """Driven by a manual clock: ten minutes of minute slots run as fast as their samples.
+    Every slot of a run's window is sampled once; the slots while it is stopped are not caught
+    up; a restart within a slot already stored starts with the next one."""
+    cadence, codes = 60.0, ("A-1", "A-2", "A-3")
+    sampling = SAMPLING.model_copy(update={"cadence_s": cadence})
+    clock = ManualClock(1_800_000_000.0)
+    engine = _dead_sites(tmp_path, codes, clock.now())
+
+    async def scenario() -> list[tuple[float, float, int]]:
+        windows = []
+        for gap in (0.0, 2.5 * cadence, 1.0):
+            clock.advance(gap)
+            runtime, started, until, _ = await _run_for(engine, 10 * cadence, clock, sampling)
+            windows.append((started, until, sum(runtime.progress.by_status.values())))
+        return windows
+
+    wall = time.monotonic()
+    (start1, until1, _), (start2, until2, sampled2), (start3, until3, sampled3) = run(scenario())
+    assert time.monotonic() - wall < 60, "the schedule ran in real time"
+    slots = _slots(engine)
+    for code in codes:
+        windows = [_due(code, a, b, cadence) for a, b in ((start1, until1), (start2, until2))]
+        third = _due(code, start3, until3, cadence)
+        assert set(slots[code]) == windows[0] | windows[1] | third
+        assert set(slots[code].values()) == {"error"}  # refused: "cannot connect to …"
+        gap = _due(code, until1, start2, cadence) - windows[0] - windows[1]
+        assert gap and not gap & set(slots[code]), f"{code}: slots of the gap caught up"
+    # The third run began a second after the second ended, inside slots it had stored.
+    assert sampled2 == sum(len(_due(code, start2, until2, cadence)) for code in codes)
+    assert sampled3 == sum(
+        len(_due(code, start3, until3, cadence) - _due(code, start2, until2, cadence))
+        for code in codes
+    )
+
+
 async def _restart_scenario(tmp_path: Path) -> tuple[Engine, float]:
     code = CODES[0]
     camera = CameraSettings(1280, 720)  # big enough faces to learn the camera's perspective
     async with running(clock=lambda: 1200.0, camera=camera, codes=(code,)) as simulator:
         engine = _prepare(tmp_path, str(simulator.server.make_url("/")), (code,))
-        await _run_for(engine, 6)
-        _, restarted, _, _ = await _run_for(engine, 6)
+        clock = ManualClock(time.time())  # two slots a run, at the pace of their counts
+        await _run_for(engine, 2 * CADENCE, clock)
+        _, restarted, _, _ = await _run_for(engine, 2 * CADENCE, clock)
     return engine, restarted
 
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 import random
-import time
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
@@ -27,15 +25,16 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from attendance.clock import SYSTEM, Clock
 from attendance.config import RedisSettings, SamplingSettings
 from attendance.store.models import ConferenceSession
-from attendance.store.samples import active_session, recorded_slots, sampled_sites
+from attendance.store.samples import active_session
 from workers.cluster.enqueue import Enqueuer, Job
 from workers.cluster.lease import Lease
 from workers.cluster.names import SAMPLE_JOB, Names
 from workers.cluster.routing import Registry, owner
-from workers.sampler import site_cadence, site_problem
-from workers.schedule import as_datetime, pause, phase, slot_start
+from workers.schedule import as_datetime
+from workers.slots import PlannedSite, SlotHeap, load_sites, plan_slots
 
 log = logging.getLogger("attendance.scheduler")
 IDLE_POLL_S = 5.0  # between looks for an active session, while leading
@@ -43,19 +42,12 @@ ENQUEUE_BATCH = 1000
 EXPIRE_CADENCES = 5  # arq drops a job not started by then; workers record late ones before
 
 
-@dataclass(frozen=True)
-class Planned:
-    site_id: int
-    code: str
-    cadence: float
-
-
 @dataclass
 class Plan:
     session_id: int
     starts: float
     ends: float
-    sites: list[Planned]
+    sites: list[PlannedSite]
 
 
 class Scheduler:
@@ -66,8 +58,9 @@ class Scheduler:
         holder: str,
         sampling: SamplingSettings,
         cluster: RedisSettings,
+        clock: Clock = SYSTEM,
     ):
-        self.engine, self.redis, self.holder = engine, redis, holder
+        self.engine, self.redis, self.holder, self.clock = engine, redis, holder, clock
         self.sampling, self.cluster = sampling, cluster
         self.names = Names(cluster.prefix)
         self.lease = Lease(redis, self.names.leader, holder, cluster.lease_s)
@@ -92,7 +85,7 @@ class Scheduler:
                 except Exception:  # a bug: let a standby try rather than stop scheduling
                     log.exception("scheduler %s failed", self.holder)
                     await self._hand_over("failed")
-                await pause(stop, self._renew_every)
+                await SYSTEM.sleep(self._renew_every, stop)  # the lease lives on Redis's time
         finally:
             if self.leading:
                 with contextlib.suppress(RedisError, OSError):
@@ -138,80 +131,56 @@ class Scheduler:
 
     async def _schedule(self, stop: asyncio.Event, lost: asyncio.Event) -> None:
         plan = None
-        queue: list[tuple[float, int, float]] = []
+        slots = SlotHeap(self.sampling.jitter, self.rng)
         census_at = 0.0
         while not stop.is_set() and not lost.is_set():
-            now = time.time()
+            now = self.clock.now()
             if now >= census_at:
                 await self._census()
                 census_at = now + self.cluster.heartbeat_s
-            if not queue:
+            if not slots and (plan is None or now >= plan.ends):
                 plan = await asyncio.to_thread(self._plan, now)
                 if plan is None:
-                    await pause(stop, min(IDLE_POLL_S, self._renew_every))
+                    await self.clock.sleep(min(IDLE_POLL_S, self._renew_every), stop)
                     continue
-                queue = await asyncio.to_thread(self._first_slots, plan, now)
+                slots = await asyncio.to_thread(self._first_slots, plan, now)
                 log.info("scheduling %d sites of session %d", len(plan.sites), plan.session_id)
-            await self._enqueue_due(plan, queue)
-            wait = min(census_at, queue[0][0] if queue else now) - time.time()
-            await pause(stop, max(0.0, min(wait, 1.0)))
+            await self._enqueue_due(plan, slots)
+            wait = min(census_at, slots.next_due if slots else plan.ends) - self.clock.now()
+            await self.clock.sleep(max(0.0, min(wait, 1.0)), stop)
 
     def _plan(self, now: float) -> Plan | None:
         session: ConferenceSession | None = active_session(self.engine, as_datetime(now))
         if session is None:
             return None
-        sites = []
-        for site in sampled_sites(self.engine):
-            problem = site_problem(site)
-            if problem:  # reported once per plan: the worker that would sample it cannot
-                log.error("site %s skipped: %s", site.code, problem)
-                continue
-            cadence = site_cadence(site, session.cadence_s, self.sampling)
-            sites.append(Planned(site.id, site.code, cadence))
+        # A site skipped is reported once per plan: the worker that would sample it cannot.
+        sites, _ = load_sites(self.engine, session.cadence_s, self.sampling)
         return Plan(session.id, session.starts_at.timestamp(), session.ends_at.timestamp(), sites)
 
-    def _first_slots(self, plan: Plan, now: float) -> list[tuple[float, int, float]]:
+    def _first_slots(self, plan: Plan, now: float) -> SlotHeap:
         """Each site's next slot; and, for a site sampled in the last `lease_s + cadence`
         seconds, every slot after its last stored one: those a dead leader (or a lost Redis)
         left unscheduled. A cluster starting afresh has none to catch up."""
         back = self.cluster.lease_s + max((site.cadence for site in plan.sites), default=0)
-        last: dict[int, float] = {}
-        ids = [site.site_id for site in plan.sites]
-        for site_id, slot in recorded_slots(self.engine, ids, as_datetime(now - back)):
-            last[site_id] = max(last.get(site_id, 0.0), slot.timestamp())
-        queue = []
-        for index, site in enumerate(plan.sites):
-            current = slot_start(now, site.cadence, phase(site.code, site.cadence))
-            first = last[site.site_id] + site.cadence if site.site_id in last else current
-            # The first slot not stored; each enqueued slot queues the next (`_enqueue_due`).
-            queue.append((self._due(first, site.cadence), index, first))
-        heapq.heapify(queue)
-        return queue
+        slots = SlotHeap(self.sampling.jitter, self.rng)
+        return plan_slots(self.engine, plan.sites, now, back, slots, catch_up=True)
 
-    def _due(self, slot: float, cadence: float) -> float:
-        return slot + self.rng.uniform(0, self.sampling.jitter * cadence)
-
-    async def _enqueue_due(self, plan: Plan, queue: list[tuple[float, int, float]]) -> None:
+    async def _enqueue_due(self, plan: Plan, slots: SlotHeap) -> None:
         """Enqueue the slots that are due (a batch at most: then the census gets its turn)."""
         if not self.workers:  # e.g. Redis restarted and no worker has beaten yet
             return
         jobs = []
-        while queue and queue[0][0] <= time.time() and len(jobs) < ENQUEUE_BATCH:
-            _, index, slot = heapq.heappop(queue)
+        for index, slot in slots.take_due(self.clock.now(), plan.ends, ENQUEUE_BATCH):
             site = plan.sites[index]
-            if slot >= plan.ends:
-                continue
             jobs.append(
                 Job(
-                    self.names.job_id(site.site_id, slot),
-                    self.names.queue(owner(site.site_id, self.workers)),
+                    self.names.job_id(site.site.id, slot),
+                    self.names.queue(owner(site.site.id, self.workers)),
                     SAMPLE_JOB,
-                    (site.site_id, plan.session_id, slot, site.cadence),
+                    (site.site.id, plan.session_id, slot, site.cadence),
                     expires_s=EXPIRE_CADENCES * site.cadence,
                 )
             )
-            following = slot + site.cadence
-            heapq.heappush(queue, (self._due(following, site.cadence), index, following))
         self.enqueued += await self.enqueuer.enqueue(jobs)
 
     async def _census(self) -> None:

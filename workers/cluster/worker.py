@@ -15,7 +15,7 @@ import contextlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
+from attendance.clock import SYSTEM, Clock
 from attendance.config import Settings
 from attendance.events import EventBus
 from attendance.outage import Outage
@@ -38,10 +39,10 @@ from workers.cluster.routing import Registry
 from workers.cluster.scheduler import Scheduler
 from workers.pool import DetectionPool
 from workers.sampler import Sampler, SiteRun, site_problem, worker_id
-from workers.schedule import as_datetime, pause
+from workers.schedule import as_datetime
+from workers.slots import drain
 
 log = logging.getLogger("attendance.worker")
-STOP_GRACE_S = 10.0
 IDLE_SITE_CADENCES = 3  # a site without a job for this many cadences moved away: close it
 REPORT_EVERY_S = 30.0
 # A job this many cadences past its slot's start is recorded unsampled, so a backlog drains
@@ -63,7 +64,7 @@ class SessionSites:
 @dataclass
 class Held:
     run: SiteRun
-    last_job: float = field(default_factory=time.time)
+    last_job: float  # epoch s
 
 
 class ClusterWorker:
@@ -73,12 +74,13 @@ class ClusterWorker:
         engine: Engine,
         bus: EventBus | None = None,
         pool: DetectionPool | None = None,
+        clock: Clock = SYSTEM,
     ):
         if not settings.redis.url:
             raise ValueError("cluster workers need redis.url (e.g. ATTENDANCE_REDIS_URL)")
-        self.settings, self.engine = settings, engine
+        self.settings, self.engine, self.clock = settings, engine, clock
         self.sampler = Sampler(
-            engine, settings.sampling, bus, pool, settings.identify, settings.evidence
+            engine, settings.sampling, bus, pool, settings.identify, settings.evidence, clock
         )
         self.id = f"{worker_id()}:{secrets.token_hex(2)}"  # a pid may be reused
         self.names = Names(settings.redis.prefix)
@@ -97,7 +99,7 @@ class ClusterWorker:
             return
         cluster = self.settings.redis
         self.scheduler = Scheduler(
-            self.engine, self.redis, self.id, self.settings.sampling, cluster
+            self.engine, self.redis, self.id, self.settings.sampling, cluster, self.clock
         )
         registry = Registry(self.redis, self.names.workers)
         stop_writer = asyncio.Event()
@@ -137,7 +139,7 @@ class ClusterWorker:
                 return await create_pool(settings, retry=0)
             except (RedisError, OSError) as exc:
                 log.warning("Redis unreachable (%s); retrying", exc)
-                await pause(stop, 2.0)
+                await SYSTEM.sleep(2.0, stop)
         return None
 
     async def _take_jobs(self, stop: asyncio.Event) -> None:
@@ -164,13 +166,13 @@ class ClusterWorker:
                 # Jobs in hand go on to store their samples; arq cannot mark them done.
                 for task in self.arq.tasks.values():
                     task.add_done_callback(_quietly)
-                await pause(stop, outage.failed(exc))
+                await SYSTEM.sleep(outage.failed(exc), stop)
 
     async def _sample_job(
         self, ctx: dict, site_id: int, session_id: int, slot: float, cadence: float
     ) -> str:
         """arq job: record `slot` of the site, returning once the sample is stored."""
-        behind = time.time() - slot
+        behind = self.clock.now() - slot
         if behind > LATE_CADENCES * cadence:  # overloaded: record it cheaply, catch up
             await self._unsampled(site_id, session_id, slot, f"workers {behind:.0f} s behind")
             return "late"
@@ -198,7 +200,7 @@ class ClusterWorker:
         """The held site, or a new one from the session's sites; a string says why not."""
         held = self.held.get(site_id)
         if held is not None and self.session and self.session.session_id == session_id:
-            held.last_job = time.time()
+            held.last_job = self.clock.now()
             return held.run
         async with self._load_lock:
             if self.session is None or self.session.session_id != session_id:
@@ -219,7 +221,7 @@ class ClusterWorker:
             gallery = self.session.galleries.get(site_id)
             strangers = self.session.strangers.get(site_id, 0)
             run = self.sampler.site_run(site, cadence, gallery, strangers)
-            held = self.held[site_id] = Held(run)
+            held = self.held[site_id] = Held(run, self.clock.now())
         return held.run
 
     def _load_session(self, session_id: int) -> SessionSites:
@@ -247,13 +249,13 @@ class ClusterWorker:
                 outage.over()
             except (RedisError, OSError) as exc:
                 outage.failed(exc)
-            await pause(stop, self.settings.redis.heartbeat_s)
+            await SYSTEM.sleep(self.settings.redis.heartbeat_s, stop)  # beats age on Redis
 
     async def _tend(self, stop: asyncio.Event) -> None:
         """Report now and then; close the streams of sites that moved to another worker."""
         while not stop.is_set():
-            await pause(stop, REPORT_EVERY_S)
-            now = time.time()
+            await self.clock.sleep(REPORT_EVERY_S, stop)
+            now = self.clock.now()
             gone = [
                 site_id
                 for site_id, held in self.held.items()
@@ -276,15 +278,7 @@ class ClusterWorker:
         with contextlib.suppress(RedisError, OSError):
             await registry.leave(self.id)
         await scheduling  # hands the lease back if it held it
-        running = [
-            task for task in (self.arq.tasks.values() if self.arq else ()) if not task.done()
-        ]
-        if running:
-            log.info("stopping: %d samples in flight", len(running))
-            _, late = await asyncio.wait(running, timeout=STOP_GRACE_S)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await drain(list(self.arq.tasks.values()) if self.arq else [])
         taking.cancel()
         await asyncio.gather(taking, return_exceptions=True)
 
