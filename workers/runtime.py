@@ -18,7 +18,7 @@ import aiohttp
 from sqlalchemy import Engine
 
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings, mask_url
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession

@@ -26,10 +26,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Engine
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
-from attendance.events import EventBus
-from attendance.status import StatusBoard
+from attendance.live.bus import EventBus
+from attendance.live.status import StatusBoard
 from attendance.store.models import SampleStatus, Site
 from attendance.vision.evidence import EvidenceStyle
 from attendance.vision.perspective import Perspective

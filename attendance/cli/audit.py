@@ -7,7 +7,7 @@ import re
 
 import click
 
-from attendance.audit import MAX_KEPT, Verification, verify
+from attendance.audit.verify import MAX_KEPT, Verification, verify
 from attendance.cli.common import open_engine, with_settings
 from attendance.config import Settings
 from attendance.errors import BadInput

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import click
 
-from attendance.audit import local_actor
+from attendance.audit.bundle import (
+    Bundle,
+    BundleAltered,
+    export_conference,
+    signing_key,
+    verify_bundle,
+)
 from attendance.cli.audit import EXIT_BROKEN, audit
 from attendance.cli.common import open_engine, with_settings
 from attendance.config import Settings
-from attendance.export import Bundle, BundleAltered, export_conference, signing_key, verify_bundle
+from attendance.store.audit_log import local_actor
 from attendance.store.db import transaction
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from attendance.cli.common import emit, json_option, open_engine, with_settings
 from attendance.config import Settings
-from attendance.events import EventBus
-from attendance.events_redis import RedisEventBus
+from attendance.live.bus import EventBus
+from attendance.live.redis_bus import RedisEventBus
 from attendance.store.db import transaction
 from attendance.users import add_user, create_token, list_users
 from attendance.web.app import create_app

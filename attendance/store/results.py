@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,6 @@ from sqlalchemy import Select, case, delete, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import BadInput, RecordNotFound
-from attendance.estimate import SampleFigure
 from attendance.store.models import (
     Conference,
     ConferenceSession,
@@ -26,6 +26,18 @@ from attendance.store.queries import roster_sizes
 
 BATCH = 5000
 ESTIMATE_FIGURES = ("raw", "calibrated", "peak", "median", "mean", "coverage", "quality")
+
+
+@dataclass(frozen=True)
+class SampleFigure:
+    """The part of a sample the estimate needs."""
+
+    sample_id: int
+    slot: datetime
+    status: str
+    count: int | None
+    faces_too_small: bool = False
+    remembered: int | None = None  # of `count`, seats remembered (None: not recorded)
 
 
 LARGEST_ID = 2**31 - 1  # an INTEGER key, on PostgreSQL as on SQLite's side of our API

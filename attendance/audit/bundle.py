@@ -25,11 +25,11 @@ from typing import Any, BinaryIO
 import numpy as np
 from sqlalchemy.orm import Session
 
-from attendance.audit import SAMPLES_STORED
 from attendance.conferences import get_conference
 from attendance.config import Settings
 from attendance.errors import AttendanceError, BadInput
-from attendance.reconcile import reconcile_session
+from attendance.results.reconcile import reconcile_session
+from attendance.store.audit_log import SAMPLES_STORED
 from attendance.store.auditor_queries import (
     bundle_samples,
     chain_head,
