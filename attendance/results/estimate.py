@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from attendance.config import EstimateSettings
+from attendance.store.models import COUNTED
 from attendance.store.results import SampleFigure
 
-COUNTED = frozenset({"ok", "gated"})  # statuses whose face count is a real count
 FEED_FAILURES = frozenset({"no_frame", "timeout", "decode_error", "frozen", "dark", "error"})
 MAX_CORE_TRIM = timedelta(minutes=15)
 

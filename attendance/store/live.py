@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from attendance.store.models import Region, Sample, Site
+from attendance.store.models import COUNTED, Region, Sample, Site
 from attendance.store.queries import roster_sizes
 
 RECENT = timedelta(days=1)  # older samples say nothing about now
-COUNTED = ("ok", "gated")
 
 
 def site_rows(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -12,10 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from attendance.store.models import ConferenceSession, Region, Sample, Site
+from attendance.store.models import COUNTED, ConferenceSession, Region, Sample, Site
 from attendance.store.queries import sessions_select
 
-COUNTED = ("ok", "gated")
 SESSION_CHOICES = 20
 
 

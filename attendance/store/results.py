@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from attendance.errors import BadInput, RecordNotFound
 from attendance.store.models import (
+    COUNTED,
     Conference,
     ConferenceSession,
     Estimate,
@@ -223,7 +224,7 @@ def counts_near(session: Session, site_id: int, at: datetime, seconds: float) ->
     """The site's counts (ok or gated samples) captured within `seconds` of `at`."""
     query = select(Sample.face_count).where(
         Sample.site_id == site_id,
-        Sample.status.in_(("ok", "gated")),
+        Sample.status.in_(COUNTED),
         Sample.face_count.is_not(None),
         Sample.slot.between(at - timedelta(seconds=seconds), at + timedelta(seconds=seconds)),
     )
