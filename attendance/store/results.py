@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, delete, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from attendance.errors import BadInput, RecordNotFound
 from attendance.store.models import (
@@ -18,12 +18,11 @@ from attendance.store.models import (
     Estimate,
     FaceEncoding,
     Headcount,
-    Region,
     RosterEntry,
     Sample,
     Site,
 )
-from attendance.store.queries import roster_sizes
+from attendance.store.queries import roster_sizes, site_select
 
 BATCH = 5000
 ESTIMATE_FIGURES = ("raw", "calibrated", "peak", "median", "mean", "coverage", "quality")
@@ -75,21 +74,16 @@ def site_by_code(session: Session, code: str) -> Site:
 
 def sites_of(session: Session, codes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every site (or those named) with what reports show of it, by code."""
-    province = aliased(Region)
-    query = (
-        select(
-            Site.id,
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            Site.capacity,
-            Site.cadence_s,
-            Site.calibration_factor,
-            Site.enabled,
-        )
-        .join(province, Site.province_id == province.id)
-        .order_by(Site.code)
+    columns = (
+        Site.id,
+        Site.code,
+        Site.name,
+        Site.capacity,
+        Site.cadence_s,
+        Site.calibration_factor,
+        Site.enabled,
     )
+    query = site_select(*columns, region=False).order_by(Site.code)
     if codes is not None:
         query = query.where(Site.code.in_(codes))
     return [dict(row._mapping) for row in session.execute(query)]
