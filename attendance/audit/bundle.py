@@ -32,8 +32,8 @@ from attendance.results.reconcile import reconcile_session
 from attendance.store.audit_log import SAMPLES_STORED
 from attendance.store.auditor_queries import (
     bundle_samples,
+    bundle_sessions,
     chain_head,
-    conference_sessions,
     estimates_of,
     events_about,
     headcounts_in,
@@ -84,7 +84,7 @@ def export_conference(
     """Write the conference's bundle to `out`; reconciliations are recomputed, not stored."""
     writer = _Writer(out, signing_key(settings))
     conference = get_conference(db, code)
-    sessions = conference_sessions(db, conference.id)
+    sessions = bundle_sessions(db, conference.id)
     ids = [s["id"] for s in sessions]
     header = {"format": FORMAT, "version": VERSION, "exported_at": now, "exported_by": by}
     writer.write("header", [header | {"conference": {"code": code, "name": conference.name}}])

@@ -64,7 +64,8 @@ def log_samples(session: Session, site_id: int, session_id: int) -> list[dict[st
     return [dict(row) for row in session.execute(query).mappings()]
 
 
-def conference_sessions(session: Session, conference_id: int) -> list[dict[str, Any]]:
+def bundle_sessions(session: Session, conference_id: int) -> list[dict[str, Any]]:
+    """The conference's sessions as the bundle writes them: plain rows, by start."""
     query = (
         select(
             ConferenceSession.id,
