@@ -105,8 +105,6 @@ class LiveState:
             change = self.board.update(code, event["status"], time.time())
             if change:
                 row[5], row[6] = change
-        elif event["kind"] == "site_status":
-            row[5], row[6] = event["status"], event["reason"]
         self.dirty.add(code)
 
     def tick(self) -> None:
