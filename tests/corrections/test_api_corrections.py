@@ -74,11 +74,11 @@ def test_refusals_change_nothing(db, engine):
                 assert role in answer["error"]["message"]
             organizer = bearer(tokens["organizer"])
             for body, status, message in (
-                ({**good, "value": -1}, 400, "not a number of people"),
-                ({**good, "value": 2.5}, 400, "not a number of people"),
+                ({**good, "value": -1}, 400, "value: expected a whole number of people 0–300000"),
+                ({**good, "value": 2.5}, 400, "value: expected a whole number of people 0–300000"),
                 ({**good, "value": 301}, 400, "more than 3×"),
-                ({**good, "value": "3"}, 400, "value: expected a number"),
-                ({**good, "value": True}, 400, "value: expected a number"),
+                ({**good, "value": "3"}, 400, "value: expected a whole number of people 0–300000"),
+                ({**good, "value": True}, 400, "value: expected a whole number of people 0–300000"),
                 ({**good, "reason": " "}, 400, "reason: empty"),
                 ({**good, "reason": None}, 400, "reason: expected a string"),
                 ({**good, "by": "someone"}, 400, "unknown field(s): by"),
