@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.errors import BadInput, RecordNotFound
+from attendance.store import audit_log
 from attendance.store.models import Conference, ConferenceSession
 
 
@@ -20,7 +20,7 @@ def create_conference(
     conference = Conference(code=code, name=name, description=description)
     session.add(conference)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         "conference.create",
         {"code": code, "name": name},
@@ -68,7 +68,7 @@ def create_session(
     )
     session.add(created)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         "session.create",
         {

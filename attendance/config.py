@@ -189,7 +189,7 @@ class IdentifySettings(Section):
 
 
 class EstimateSettings(Section):
-    """How a site's attendance figure is drawn from its samples (see attendance/estimate.py)."""
+    """How a site's attendance figure is drawn from its samples (attendance/results/estimate.py)."""
 
     core_trim: float = Field(
         0.1, ge=0, le=0.4, description="Share of the session left out at each end (≤ 15 min)."

@@ -21,8 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.errors import BadInput, RecordNotFound
+from attendance.store import audit_log
 from attendance.store.models import ApiToken, LoginSession, Region, Role, Site, User
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -85,7 +85,7 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         "user.add",
         {"username": username, "role": role, "scope": scope},
@@ -204,7 +204,7 @@ def create_token(session: Session, username: str, label: str | None, now: dateti
         raise RecordNotFound(f"no user {username!r}; see `attendance users list`")
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_sha256=_sha256(token), label=label, created_at=now))
-    audit.record(
+    audit_log.record(
         session,
         "user.token",
         {"username": username, "label": label},

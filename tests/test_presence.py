@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from attendance.presence import PersonPresence, presence
+from attendance.results.presence import PersonPresence, presence
 from attendance.store.db import transaction
 from attendance.store.models import (
     Conference,

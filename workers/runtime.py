@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from attendance.clock import SYSTEM, Clock
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession

@@ -2,8 +2,8 @@
 
 The same code runs in the embedded runtime (which schedules slots itself) and in cluster
 workers (which get slots as arq jobs). One `Sampler` per process holds what sites share: the
-detection pool and its priority queue, the sample writer, the bound on grabs in flight, the
-status board and the event bus. A failed grab is a sample with a status, never a gap; a bug
+detection pool and its priority queue, the sample writer, the bound on grabs in flight and the
+event bus. A failed grab is a sample with a status, never a gap; a bug
 costs one sample, never the worker.
 
 A counted sample's evidence image is stored (off the loop) before its row goes to the writer, so
@@ -26,11 +26,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Engine
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.clock import SYSTEM, Clock
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
-from attendance.events import EventBus
-from attendance.status import StatusBoard
+from attendance.live.bus import EventBus
 from attendance.store.models import SampleStatus, Site
 from attendance.vision.evidence import EvidenceStyle
 from attendance.vision.perspective import Perspective
@@ -117,7 +116,6 @@ class Sampler:
         self.detection = DetectionQueue(self.pool)
         self.worker = worker_id()
         self.writer = SampleWriter(engine, self.bus, self.worker)
-        self.board = StatusBoard(sampling.stale_after_s, sampling.offline_after_s)
         self.progress = Progress()
         self.started = clock.now()  # a slot that began before is late only from then
         self._grabs = asyncio.Semaphore(sampling.max_grabs)
@@ -265,30 +263,22 @@ class Sampler:
                 "detect_ms": (row.get("timings") or {}).get("total"),
             },
         )
-        change = self.board.update(run.site.code, status, now)
-        if change:
-            self._status_changed(run.site.code, *change)
         return stored
 
-    def _status_changed(self, code: str, status: str, reason: str) -> None:
-        log.info("site %s is %s: %s", code, status, reason)
-        self.bus.publish("site_status", {"site": code, "status": status, "reason": reason})
-
     def report(self) -> None:
-        for code, status, reason in self.board.tick(self.clock.now()):
-            self._status_changed(code, status, reason)
+        """The worker's progress in the log. A site's status is not judged here: the web nodes
+        judge it from every worker's samples (`attendance.live.status`), so a site that moves to
+        another worker is not left behind on this one's board, going stale."""
         lags = self.progress.lags[-5000:]
         p95 = statistics.quantiles(lags, n=20)[-1] if len(lags) >= 20 else max(lags, default=0)
         log.info(
-            "samples %s; detections %d, gated %d; lag p95 %.1f s; detection queue %d, "
-            "dropped %d; sites %s",
+            "samples %s; detections %d, gated %d; lag p95 %.1f s; detection queue %d, dropped %d",
             self.progress.by_status,
             self.progress.detections,
             self.progress.gated,
             p95,
             self.detection.waiting,
             self.detection.dropped,
-            self.board.counts(),
         )
 
     async def close(self, runs: list[SiteRun]) -> None:

@@ -6,7 +6,7 @@ samples (see `record_samples`): the audit log grows by one event per batch, not 
 appends wait for each other, so large batches are cheaper than many small ones.
 
 Each failed attempt, and the first success after failures, is published on the bus
-(attendance/writer_health.py): /readyz says not ready while a writer cannot store."""
+(attendance/live/writer_health.py): /readyz says not ready while a writer cannot store."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
+from attendance.live.writer_health import publish_outcome
 from attendance.store.samples import record_samples
 from attendance.store.sites import save_perspectives
-from attendance.writer_health import publish_outcome
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.5

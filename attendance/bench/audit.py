@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from attendance.audit import canonical_json, event_hash
 from attendance.bench.imports import run_cli, scratch_database
 from attendance.config import DatabaseSettings
 from attendance.errors import BadInput
+from attendance.store.audit_log import canonical_json, event_hash
 from attendance.store.audit_queries import StoredEvent, chain_end, lock_chain
 from attendance.store.db import make_engine, transaction
 from attendance.store.migrate import upgrade

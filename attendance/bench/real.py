@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from attendance.bench.tables import print_table
+from attendance.enrolment.images import read_image
 from attendance.errors import BadInput
-from attendance.images import read_image
 from attendance.vision.boxes import Box, match
 from attendance.vision.counter import Counter
 from attendance.vision.detectors import DEFAULT_MODEL, detect, load_models, prepare

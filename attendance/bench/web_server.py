@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from attendance.config import DatabaseSettings, Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.db import make_engine, transaction
 from attendance.store.models import Site
 from attendance.web.app import create_app

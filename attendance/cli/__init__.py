@@ -10,7 +10,6 @@ from sqlalchemy.exc import OperationalError
 from attendance import __version__
 from attendance.cli import (
     audit,
-    audit_export,
     bench,
     conferences,
     database,
@@ -22,6 +21,7 @@ from attendance.cli import (
     results,
     serve,
     simulate,
+    users,
     vision,
     worker,
 )
@@ -45,9 +45,9 @@ for module in (
     registry,
     conferences,
     results,
-    audit_export,
     demo,
     serve,
+    users,
     examples,
     simulate,
     vision,

@@ -125,7 +125,7 @@ def bench_workers_command(
     sites: int, cadence: int, minutes: float, seed: int, rehearsal: float
 ) -> None:
     """Simulated 1280x720 cameras and an embedded worker: slots, lag, count error, memory."""
-    from workers.bench import bench_workers  # the composition root may import workers
+    from attendance.bench.workers import bench_workers  # the composition root may import workers
 
     figures = bench_workers(sites, cadence, minutes, seed, click.echo, rehearsal)
     click.echo(json.dumps(figures))
@@ -153,7 +153,7 @@ def bench_cluster_command(
 ) -> None:
     """Simulated cameras (mostly unchanged scenes), K cluster workers, PostgreSQL and Redis:
     slots due vs recorded, lag, samples/s, rows/s, RSS and CPU per worker."""
-    from workers.bench_cluster import bench_cluster  # the composition root may import workers
+    from attendance.bench.cluster import bench_cluster  # the composition root may import workers
 
     if not db.startswith("postgresql"):
         raise BadInput("--db: the cluster runs on PostgreSQL, e.g. postgresql+psycopg://…/test")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.cli.common import open_engine, with_settings
 from attendance.config import Settings
 from attendance.errors import AttendanceError, BadInput

@@ -10,9 +10,9 @@ import click
 
 from attendance.cli.common import with_settings
 from attendance.config import Settings
+from attendance.enrolment.images import read_image
+from attendance.enrolment.photos import find_photos
 from attendance.errors import BadInput
-from attendance.images import read_image
-from attendance.photos import find_photos
 from attendance.vision.counter import Counter
 from attendance.vision.identify import (
     Decision,

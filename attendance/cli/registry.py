@@ -9,7 +9,7 @@ import click
 
 from attendance.cli.common import emit, json_option, open_engine, with_settings
 from attendance.config import Settings
-from attendance.enroll import Enrollment, enroll_photos
+from attendance.enrolment.enroll import Enrollment, enroll_photos
 from attendance.errors import BadInput, RecordNotFound
 from attendance.importing.report import Plan
 from attendance.importing.roster import import_roster

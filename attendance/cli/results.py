@@ -9,25 +9,25 @@ from pathlib import Path
 
 import click
 
-from attendance import headcounts
-from attendance.audit import local_actor
+from attendance.audit.site_log import SiteLog, site_log
+from attendance.audit.site_log_pdf import site_report_pdf
 from attendance.cli.common import emit, open_engine, with_settings
 from attendance.conferences import get_conference
 from attendance.config import Settings
-from attendance.corrections import correct as record_correction
 from attendance.errors import BadInput
-from attendance.makeup import makeup_list
-from attendance.presence import presence
-from attendance.reconcile import reconcile_session
-from attendance.reports import (
+from attendance.results import headcounts
+from attendance.results.corrections import correct as record_correction
+from attendance.results.makeup import makeup_list
+from attendance.results.presence import presence
+from attendance.results.reconcile import reconcile_session
+from attendance.results.spreadsheets import (
     RECONCILE_COLUMNS,
     makeup_sheets,
     reconcile_rows,
     write_csv,
     write_xlsx,
 )
-from attendance.reports_pdf import site_report_pdf
-from attendance.site_log import SiteLog, site_log
+from attendance.store.audit_log import local_actor
 from attendance.store.correction_queries import corrections_of
 from attendance.store.db import transaction
 from attendance.store.page_queries import site_detail

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from attendance.enrolment.images import read_image
 from attendance.errors import BadInput
-from attendance.images import read_image
 from attendance.vision.counter import QUALITIES, Counter
 from attendance.vision.detectors import DEFAULT_MODEL, MODELS, load_models
 from attendance.vision.roi import Roi, RoiError

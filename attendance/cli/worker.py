@@ -58,7 +58,7 @@ def worker(embedded: bool, minutes: float | None, settings: Settings) -> None:
             f"a cluster worker needs PostgreSQL, not {settings.database.url.split(':')[0]}: "
             "workers on several machines share one database (one machine: --embedded)"
         )
-    from attendance.events_redis import RedisEventBus
+    from attendance.live.redis_bus import RedisEventBus
     from workers.cluster.worker import ClusterWorker
 
     bus = RedisEventBus(settings.redis.url, settings.redis.prefix, listen=False)

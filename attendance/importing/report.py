@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.errors import BadInput
 from attendance.importing.capped import Capped
 from attendance.importing.table import Cell, file_sha256
+from attendance.store import audit_log
 from attendance.text import shorten
 
 MAX_LISTED = 20
@@ -131,7 +131,7 @@ def diff(
 def record_import(session: Session, plan: Plan, path: Path, rows: int, actor: str | None) -> None:
     """The audit event of an import: which file (by SHA-256) changed how many records."""
     payload = {"file": path.name, "sha256": file_sha256(path), "rows": rows, **plan.counts()}
-    audit.record(session, f"{plan.kind}.import", payload, actor=actor)
+    audit_log.record(session, f"{plan.kind}.import", payload, actor=actor)
 
 
 def stored_by_code(result: Iterable[tuple]) -> tuple[dict[str, tuple], dict[str, int]]:

@@ -23,7 +23,7 @@ from attendance.store.models import (
     Sample,
     Site,
 )
-from attendance.store.queries import roster_sizes, sessions_select
+from attendance.store.queries import roster_sizes, sessions_select, site_select
 from attendance.store.results import estimates_query
 from attendance.text import fold
 
@@ -85,28 +85,17 @@ def site_details(session: Session, ids: Collection[int]) -> list[dict[str, Any]]
     """The given sites, by code, as the API shows them."""
     if not ids:
         return []
-    province, region = aliased(Region), aliased(Region)
-    roster = roster_sizes(ids)
-    query = (
-        select(
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            region.path.label("region"),
-            Site.capacity,
-            Site.timezone,
-            Site.cadence_s,
-            Site.calibration_factor,
-            Site.enabled,
-            func.coalesce(roster.c.registered, 0).label("registered"),
-            func.coalesce(roster.c.exempt, 0).label("exempt"),
-        )
-        .join(province, Site.province_id == province.id)
-        .join(region, Site.region_id == region.id)
-        .outerjoin(roster, roster.c.site_id == Site.id)
-        .where(Site.id.in_(ids))
-        .order_by(Site.code)
+    columns = (
+        Site.code,
+        Site.name,
+        Site.capacity,
+        Site.timezone,
+        Site.cadence_s,
+        Site.calibration_factor,
+        Site.enabled,
     )
+    query = site_select(*columns, roster=roster_sizes(ids)).where(Site.id.in_(ids))
+    query = query.order_by(Site.code)
     rows = _dicts(session, query)
     for row in rows:
         row["exempt"] = int(row["exempt"])

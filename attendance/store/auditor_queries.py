@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from attendance.store.models import (
     AuditEvent,
     ConferenceSession,
     Headcount,
-    Region,
     Sample,
     Site,
 )
-from attendance.store.queries import sessions_select
+from attendance.store.queries import sessions_select, site_select
 from attendance.store.results import estimates_query
 
 BATCH = 5000
@@ -39,13 +38,8 @@ def all_sessions(session: Session) -> list[dict[str, Any]]:
 
 def enabled_sites(session: Session, visible: frozenset[int] | None) -> list[dict[str, Any]]:
     """Enabled sites (the reconciled ones) the reader may see, by code."""
-    region = aliased(Region)
-    query = (
-        select(Site.id, Site.code, Site.name, region.name.label("province"))
-        .join(region, Site.province_id == region.id)
-        .where(Site.enabled)
-        .order_by(Site.code)
-    )
+    query = site_select(Site.id, Site.code, Site.name, region=False)
+    query = query.where(Site.enabled).order_by(Site.code)
     rows = [dict(row) for row in session.execute(query).mappings()]
     return [row for row in rows if visible is None or row["id"] in visible]
 
@@ -70,7 +64,8 @@ def log_samples(session: Session, site_id: int, session_id: int) -> list[dict[st
     return [dict(row) for row in session.execute(query).mappings()]
 
 
-def conference_sessions(session: Session, conference_id: int) -> list[dict[str, Any]]:
+def bundle_sessions(session: Session, conference_id: int) -> list[dict[str, Any]]:
+    """The conference's sessions as the bundle writes them: plain rows, by start."""
     query = (
         select(
             ConferenceSession.id,

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from attendance.store.db import transaction
 from attendance.store.models import (
+    COUNTED,
     ConferenceSession,
     Identification,
     Sample,
-    SampleStatus,
     Site,
 )
 
@@ -54,7 +54,7 @@ def counted_samples(
         select(Sample.site_id, Sample.slot, Sample.status)
         .where(
             Sample.session_id == session_id,
-            Sample.status.in_([SampleStatus.OK, SampleStatus.GATED]),
+            Sample.status.in_(COUNTED),
         )
         .order_by(Sample.site_id, Sample.slot)
     )

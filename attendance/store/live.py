@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from attendance.store.models import Region, Sample, Site
-from attendance.store.queries import roster_sizes
+from attendance.store.models import COUNTED, Sample, Site
+from attendance.store.queries import roster_sizes, site_select
 
 RECENT = timedelta(days=1)  # older samples say nothing about now
-COUNTED = ("ok", "gated")
 
 
 def site_rows(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -20,23 +19,13 @@ def site_rows(session: Session, now: datetime | None = None) -> list[dict[str, A
     latest = _latest(since, None)
     counted = _latest(since, COUNTED)
     last, last_counted = aliased(Sample), aliased(Sample)
-    province = aliased(Region)
-    roster = roster_sizes()
     query = (
-        select(
-            Site.id,
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            (func.coalesce(roster.c.registered, 0) - func.coalesce(roster.c.exempt, 0)).label(
-                "expected"
-            ),
+        site_select(Site.id, Site.code, Site.name, roster=roster_sizes(), region=False)
+        .add_columns(
             last_counted.face_count.label("count"),
             last.status.label("last_status"),
             last.created_at.label("at"),
         )
-        .join(province, Site.province_id == province.id)
-        .outerjoin(roster, roster.c.site_id == Site.id)
         .outerjoin(latest, latest.c.site_id == Site.id)
         .outerjoin(last, and_(last.site_id == Site.id, last.slot == latest.c.slot))
         .outerjoin(counted, counted.c.site_id == Site.id)
@@ -46,7 +35,10 @@ def site_rows(session: Session, now: datetime | None = None) -> list[dict[str, A
         .where(Site.enabled)
         .order_by(Site.code)
     )
-    return [dict(row._mapping) for row in session.execute(query)]
+    rows = [dict(row._mapping) for row in session.execute(query)]
+    for row in rows:
+        row["expected"] = row.pop("registered") - row.pop("exempt")
+    return rows
 
 
 def _latest(since: datetime, statuses: tuple[str, ...] | None):

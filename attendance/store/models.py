@@ -67,6 +67,10 @@ class SampleStatus(StrEnum):
     DEFERRED = "deferred"  # frame fine, but no count yet: detection was behind (a site's first)
 
 
+# The statuses whose face count is a count: the one definition every figure and query uses.
+COUNTED = frozenset({SampleStatus.OK, SampleStatus.GATED})
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     ORGANIZER = "organizer"

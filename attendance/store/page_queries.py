@@ -10,35 +10,27 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from attendance.store.models import ConferenceSession, Region, Sample, Site
-from attendance.store.queries import sessions_select
+from attendance.store.models import COUNTED, ConferenceSession, Sample, Site
+from attendance.store.queries import sessions_select, site_select
 
-COUNTED = ("ok", "gated")
 SESSION_CHOICES = 20
 
 
 def site_detail(session: Session, code: str) -> dict[str, Any] | None:
     """The site's own fields and its regions, or None for an unknown code."""
-    province, region = aliased(Region), aliased(Region)
-    query = (
-        select(
-            Site.id,
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            region.path.label("region"),
-            Site.capacity,
-            Site.timezone,
-            Site.cadence_s,
-            Site.calibration_factor,
-            Site.enabled,
-        )
-        .join(province, Site.province_id == province.id)
-        .join(region, Site.region_id == region.id)
-        .where(Site.code == code)
+    columns = (
+        Site.id,
+        Site.code,
+        Site.name,
+        Site.capacity,
+        Site.timezone,
+        Site.cadence_s,
+        Site.calibration_factor,
+        Site.enabled,
     )
+    query = site_select(*columns).where(Site.code == code)
     row = session.execute(query).first()
     return None if row is None else dict(row._mapping)
 

@@ -25,28 +25,28 @@ def roster_sizes(site_ids: Collection[int] | None = None) -> Subquery:
     return query.group_by(RosterEntry.site_id).subquery()
 
 
-def list_sites(session: Session, province: str | None = None) -> list[dict[str, Any]]:
-    """Sites with their regions and roster sizes, by code; `province` matches folded names."""
-    province_region, region = aliased(Region), aliased(Region)
-    roster = roster_sizes()
-    query = (
-        select(
-            Site.code,
-            Site.name,
-            province_region.name.label("province"),
-            region.path.label("region"),
-            Site.capacity,
-            Site.timezone,
-            Site.stream_url,
-            Site.enabled,
+def site_select(*columns: Any, roster: Subquery | None = None, region: bool = True) -> Select:
+    """The select every list of sites starts from: `columns` of the site, its province's name
+    (`province`), its region's path (`region`, unless not wanted) and, given `roster`
+    (`roster_sizes(…)`), its `registered` and `exempt` counts (0 without a roster)."""
+    province = aliased(Region)
+    fields = [*columns, province.name.label("province")]
+    query = select(*fields).join_from(Site, province, Site.province_id == province.id)
+    if region:
+        path = aliased(Region)
+        query = query.add_columns(path.path.label("region")).join(path, Site.region_id == path.id)
+    if roster is not None:
+        query = query.add_columns(
             func.coalesce(roster.c.registered, 0).label("registered"),
             func.coalesce(roster.c.exempt, 0).label("exempt"),
-        )
-        .join(province_region, Site.province_id == province_region.id)
-        .join(region, Site.region_id == region.id)
-        .outerjoin(roster, roster.c.site_id == Site.id)
-        .order_by(Site.code)
-    )
+        ).outerjoin(roster, roster.c.site_id == Site.id)
+    return query
+
+
+def list_sites(session: Session, province: str | None = None) -> list[dict[str, Any]]:
+    """Sites with their regions and roster sizes, by code; `province` matches folded names."""
+    columns = (Site.code, Site.name, Site.capacity, Site.timezone, Site.stream_url, Site.enabled)
+    query = site_select(*columns, roster=roster_sizes()).order_by(Site.code)
     rows = [dict(row) for row in session.execute(query).mappings()]
     if province:
         rows = [row for row in rows if fold(row["province"]) == fold(province)]

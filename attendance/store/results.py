@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, delete, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from attendance.errors import BadInput, RecordNotFound
-from attendance.estimate import SampleFigure
 from attendance.store.models import (
+    COUNTED,
     Conference,
     ConferenceSession,
     Estimate,
     FaceEncoding,
     Headcount,
-    Region,
     RosterEntry,
     Sample,
     Site,
 )
-from attendance.store.queries import roster_sizes
+from attendance.store.queries import roster_sizes, site_select
 
 BATCH = 5000
 ESTIMATE_FIGURES = ("raw", "calibrated", "peak", "median", "mean", "coverage", "quality")
+
+
+@dataclass(frozen=True)
+class SampleFigure:
+    """The part of a sample the estimate needs."""
+
+    sample_id: int
+    slot: datetime
+    status: str
+    count: int | None
+    faces_too_small: bool = False
+    remembered: int | None = None  # of `count`, seats remembered (None: not recorded)
 
 
 LARGEST_ID = 2**31 - 1  # an INTEGER key, on PostgreSQL as on SQLite's side of our API
@@ -62,21 +74,16 @@ def site_by_code(session: Session, code: str) -> Site:
 
 def sites_of(session: Session, codes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every site (or those named) with what reports show of it, by code."""
-    province = aliased(Region)
-    query = (
-        select(
-            Site.id,
-            Site.code,
-            Site.name,
-            province.name.label("province"),
-            Site.capacity,
-            Site.cadence_s,
-            Site.calibration_factor,
-            Site.enabled,
-        )
-        .join(province, Site.province_id == province.id)
-        .order_by(Site.code)
+    columns = (
+        Site.id,
+        Site.code,
+        Site.name,
+        Site.capacity,
+        Site.cadence_s,
+        Site.calibration_factor,
+        Site.enabled,
     )
+    query = site_select(*columns, region=False).order_by(Site.code)
     if codes is not None:
         query = query.where(Site.code.in_(codes))
     return [dict(row._mapping) for row in session.execute(query)]
@@ -211,7 +218,7 @@ def counts_near(session: Session, site_id: int, at: datetime, seconds: float) ->
     """The site's counts (ok or gated samples) captured within `seconds` of `at`."""
     query = select(Sample.face_count).where(
         Sample.site_id == site_id,
-        Sample.status.in_(("ok", "gated")),
+        Sample.status.in_(COUNTED),
         Sample.face_count.is_not(None),
         Sample.slot.between(at - timedelta(seconds=seconds), at + timedelta(seconds=seconds)),
     )

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Row, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from attendance import audit
+from attendance.store import audit_log
 from attendance.store.audit_queries import IDENTIFICATION_READ, SAMPLE_READ
 from attendance.store.db import transaction
 from attendance.store.models import ConferenceSession, Identification, Sample, Site
@@ -40,7 +40,7 @@ def record_samples(
         stored = session.execute(returning, list(rows)).all()
         if stored:
             identified = _store_faces(session, stored, faces or {})
-            audit.record_sample_batch(session, stored, identified, _worker(rows))
+            audit_log.record_sample_batch(session, stored, identified, _worker(rows))
         return len(stored)
 
 

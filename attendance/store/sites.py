@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
-from attendance import audit
+from attendance.store import audit_log
 from attendance.store.db import transaction
 from attendance.store.models import Site
 
@@ -18,7 +18,7 @@ def set_roi(
     with transaction(engine) as session:
         # A new ROI usually means the camera was moved or re-aimed: relearn its perspective.
         session.execute(update(Site).where(Site.code == code).values(roi=roi, perspective=None))
-        audit.record(
+        audit_log.record(
             session,
             "site.roi",
             {"site": code, "roi": roi},

@@ -1,12 +1,20 @@
-"""Face boxes as face_recognition writes them: (top, right, bottom, left), pixels."""
+"""Face boxes as face_recognition writes them: (top, right, bottom, left), pixels; a detector's
+faces are boxes with a score."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box
+    score: float
 
 
 def size(box: Box) -> int:

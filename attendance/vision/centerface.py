@@ -14,7 +14,7 @@ from importlib.resources import files
 import cv2
 import numpy as np
 
-from attendance.vision.detectors import Face
+from attendance.vision.boxes import Face
 
 STRIDE = 4  # heat-map cell, in input pixels
 PAD = 32  # the network's input sides are multiples of this

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from attendance.vision.boxes import Box, iou
-from attendance.vision.detectors import DEFAULT_MODEL, MODELS, Face, detect, prepare
+from attendance.vision.boxes import Box, Face, iou
+from attendance.vision.detectors import DEFAULT_MODEL, MODELS, detect, prepare
 from attendance.vision.perspective import Perspective
 from attendance.vision.roi import Roi
 

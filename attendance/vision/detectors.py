@@ -8,23 +8,16 @@ table) or face_recognition's dlib models, HOG and the CNN (mmod).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from attendance.vision.boxes import Box
+from attendance.vision.boxes import Box, Face
 
 MODELS = ("centerface", "hog", "cnn")
 DEFAULT_MODEL = "centerface"
-
-
-@dataclass(frozen=True)
-class Face:
-    box: Box
-    score: float
 
 
 class Detector(Protocol):

@@ -11,7 +11,7 @@ from functools import cache
 
 import numpy as np
 
-from attendance.vision.detectors import Face
+from attendance.vision.boxes import Face
 
 
 @cache

@@ -13,8 +13,8 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from attendance.config import Settings
-from attendance.corrections import MAX_REASON, MAX_TIMES, correct
-from attendance.headcounts import MAX_HEADCOUNT
+from attendance.results.corrections import MAX_REASON, MAX_TIMES, correct
+from attendance.results.headcounts import MAX_HEADCOUNT
 from attendance.store import api_queries as q
 from attendance.store.correction_queries import corrections_of
 from attendance.users import Principal

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from attendance.headcounts import MAX_HEADCOUNT, record_headcount
+from attendance.results.headcounts import MAX_HEADCOUNT, record_headcount
 from attendance.store import api_queries as q
 from attendance.store.results import session_at
 from attendance.users import Principal

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from attendance.config import Settings
-from attendance.reconcile import reconcile_session
+from attendance.results.reconcile import reconcile_session
 from attendance.store import api_queries as q
 from attendance.text import fold
 from attendance.users import Principal

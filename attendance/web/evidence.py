@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS

@@ -6,7 +6,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from attendance.config import Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.web.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -26,8 +26,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import Engine
 
 from attendance.config import Settings
-from attendance.events import EventBus
-from attendance.status import StatusBoard
+from attendance.live.bus import EventBus
+from attendance.live.status import StatusBoard
 from attendance.store.db import transaction
 from attendance.store.live import site_rows
 from attendance.users import Principal, open_logins
@@ -105,8 +105,6 @@ class LiveState:
             change = self.board.update(code, event["status"], time.time())
             if change:
                 row[5], row[6] = change
-        elif event["kind"] == "site_status":
-            row[5], row[6] = event["status"], event["reason"]
         self.dirty.add(code)
 
     def tick(self) -> None:

@@ -19,8 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from attendance.events import EventBus
-from attendance.events_redis import RedisEventBus
+from attendance.live.bus import EventBus
+from attendance.live.redis_bus import RedisEventBus
 
 LAG_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300)
 DETECT_BUCKETS = (50, 100, 200, 400, 800, 1600, 3200, 6400)

@@ -4,7 +4,7 @@ the evidence behind every sample, and that log as a printable PDF.
 
 The site table recomputes the reconciliation of one page of sites at a time, so its cost does
 not grow with the number of sites. The audit chain's status line comes from
-`attendance.audit_status`: its head and length on every view, a full verification (every
+`attendance.audit.status`: its head and length on every view, a full verification (every
 event and sample rehashed) when an admin or auditor asks with `?verify=1`, one at a time (409
 while one runs).
 """
@@ -22,7 +22,9 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 from yarl import URL
 
-from attendance.audit_status import (
+from attendance.audit.site_log import SiteLog, site_log
+from attendance.audit.site_log_pdf import site_report_pdf
+from attendance.audit.status import (
     ChainStatus,
     VerificationRunning,
     chain_status,
@@ -30,9 +32,7 @@ from attendance.audit_status import (
 )
 from attendance.config import Settings
 from attendance.errors import BadInput, RecordNotFound
-from attendance.reconcile import reconcile_session
-from attendance.reports_pdf import site_report_pdf
-from attendance.site_log import SiteLog, site_log
+from attendance.results.reconcile import reconcile_session
 from attendance.store import api_queries as q
 from attendance.store.auditor_queries import all_sessions, enabled_sites
 from attendance.store.correction_queries import correction_counts

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-COUNTED = {"ok", "gated"}
+from attendance.store.models import COUNTED
+
 NO_PROBLEM = COUNTED | {"deferred"}  # deferred: the frame was fine, detection was behind
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28

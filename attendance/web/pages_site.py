@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from attendance.audit.evidence import latest_image
 from attendance.config import Settings
-from attendance.evidence import latest_image
-from attendance.presence import presence
-from attendance.reconcile import SiteResult, reconcile_session
+from attendance.results.presence import presence
+from attendance.results.reconcile import SiteResult, reconcile_session
 from attendance.store.models import ConferenceSession
 from attendance.store.page_queries import latest_counted, recent_sessions, site_detail, site_samples
 from attendance.store.results import find_session, headcounts_of, roster_of, session_at

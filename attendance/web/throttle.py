@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from attendance.config import WebSettings
-from attendance.events_redis import UNREACHABLE
+from attendance.live.redis_bus import UNREACHABLE
 from attendance.outage import Outage
 from attendance.web.keys import SETTINGS
 

@@ -1,4 +1,4 @@
-"""What this web node heard of the sample writers (attendance/writer_health.py), for /readyz."""
+"""What this web node heard of the sample writers (live/writer_health.py), for /readyz."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
+from attendance.live.writer_health import WriterHealth
 from attendance.web.keys import BUS
-from attendance.writer_health import WriterHealth
 
 WRITERS = web.AppKey("writers", WriterHealth)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Connection, Engine
 
-from attendance import audit
+from attendance.store import audit_log
 from attendance.store.db import transaction
 from attendance.store.models import Region, Site
 from attendance.store.samples import record_samples
@@ -64,7 +64,7 @@ def chain(engine: Engine, site_id: int) -> Engine:
 
 def _event(engine: Engine, action: str, payload: dict) -> None:
     with transaction(engine) as session:
-        audit.record(session, action, payload, actor="test")
+        audit_log.record(session, action, payload, actor="test")
 
 
 @contextmanager

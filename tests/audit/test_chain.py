@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from attendance import audit
-from attendance.store import audit_queries
+from attendance.store import audit_log, audit_queries
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent
 from tests.audit.conftest import as_dba
@@ -46,7 +45,7 @@ def test_a_replaced_event_breaks_the_link_of_the_next(chain, verify):
         connection.execute(
             AuditEvent.__table__.update()
             .where(AuditEvent.id == 3)
-            .values(payload=forged.payload, hash=audit.event_hash(forged.prev_hash, forged))
+            .values(payload=forged.payload, hash=audit_log.event_hash(forged.prev_hash, forged))
         )
     code, report = verify()
     assert (code, report["problems"]) == (
@@ -94,10 +93,10 @@ def test_the_database_refuses_to_change_or_delete_events(chain):
 
 def test_a_rolled_back_append_leaves_no_gap(engine, verify):
     with pytest.raises(RuntimeError), transaction(engine) as session:
-        audit.record(session, "test", {"n": 1})
+        audit_log.record(session, "test", {"n": 1})
         raise RuntimeError("the change this event was about failed")
     with transaction(engine) as session:
-        assert audit.record(session, "test", {"n": 2}).id == 1
+        assert audit_log.record(session, "test", {"n": 2}).id == 1
     assert verify()[0] == 0
 
 
@@ -110,7 +109,7 @@ def test_concurrent_appenders_make_one_linear_chain(engine, verify):
         for n in range(15):
             together.wait()
             with transaction(engine) as session:
-                audit.record(session, "test.append", {"writer": writer, "n": n})
+                audit_log.record(session, "test.append", {"writer": writer, "n": n})
 
     with ThreadPoolExecutor(2) as pool:
         for done in [pool.submit(append, name) for name in ("a", "b")]:

@@ -8,7 +8,7 @@ import hashlib
 
 from sqlalchemy import insert, select, update
 
-from attendance.audit import canonical_json, sample_digest
+from attendance.store.audit_log import canonical_json, sample_digest
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent, Identification, Sample
 from attendance.store.samples import record_samples

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from attendance.images import read_image
+from attendance.enrolment.images import read_image
 from tests.helpers import PHOTOS, side_by_side
 
 

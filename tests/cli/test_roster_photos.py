@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from attendance.images import read_image
+from attendance.enrolment.images import read_image
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent, FaceEncoding, RosterEntry
 from tests.helpers import PHOTOS, person, side_by_side, site, write_roster, write_sites

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from attendance.events_redis import RedisEventBus
+from attendance.live.redis_bus import RedisEventBus
 from tests.helpers import site, write_sites
 from tests.web.harness import metric_value
 
@@ -95,7 +95,7 @@ def test_an_event_reaches_every_node_exactly_once_and_no_other_deployment(redis_
 
 
 def test_buses_reconnect_by_themselves_when_redis_comes_back(private_redis, caplog):
-    caplog.set_level(logging.INFO, logger="attendance.events")
+    caplog.set_level(logging.INFO, logger="attendance.live.bus")
 
     async def scenario() -> None:
         async with (
@@ -129,7 +129,7 @@ def test_buses_reconnect_by_themselves_when_redis_comes_back(private_redis, capl
             assert a.dropped == b.dropped == 0
 
     asyncio.run(scenario())
-    records = [r for r in caplog.records if r.name == "attendance.events"]
+    records = [r for r in caplog.records if r.name == "attendance.live.bus"]
     warnings = [r for r in records if r.levelno == logging.WARNING]
     # One warning per task (sender, listener) of each bus, whatever the number of attempts.
     assert 1 <= len(warnings) <= 4, [r.getMessage() for r in warnings]

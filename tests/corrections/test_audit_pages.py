@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from attendance.config import Settings
-from attendance.corrections import correct
+from attendance.results.corrections import correct
 from attendance.store.auditor_queries import chain_head
 from attendance.store.db import transaction
 from attendance.store.models import ConferenceSession, Sample

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from attendance.images import read_image
+from attendance.enrolment.images import read_image
 from attendance.vision.detectors import load_models
 from attendance.vision.evidence import EvidenceStyle, evidence_jpeg
 from attendance.vision.identify import encode_faces

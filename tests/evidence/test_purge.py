@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from attendance import audit, evidence
+from attendance.audit import evidence
+from attendance.audit.verify import verify
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent, Sample, Site
 from attendance.store.samples import record_samples
@@ -79,7 +80,7 @@ def test_purge_deletes_old_images_keeps_samples_and_audits(cli, db, engine, tmp_
     assert again.code == 0 and "deleted 1 evidence images (600 bytes)" in again.out
     assert not evidence.path_of(ROOT, images["recent"]).exists()
     assert len(_audit(engine)) == 2
-    checked = audit.verify(engine)
+    checked = verify(engine)
     assert checked.intact and checked.samples == len(samples), checked.as_dict()
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.config import EvidenceSettings
 from attendance.store.db import transaction
 from attendance.store.models import Sample

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from attendance import evidence
+from attendance.audit import evidence
 from attendance.store.samples import record_samples
 from tests.web.harness import run, serving
 from tests.web.test_api import quick_passwords  # noqa: F401 (autouse: applies here too)

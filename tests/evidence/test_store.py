@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from attendance import evidence
+from attendance.audit import evidence
 
 JPEG = b"\xff\xd8 not really a picture \xff\xd9"
 

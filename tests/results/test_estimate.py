@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from attendance.config import EstimateSettings
-from attendance.estimate import SampleFigure, Window, estimate
+from attendance.results.estimate import Window, estimate
+from attendance.store.results import SampleFigure
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(hours=2), 60)  # 120 slots; core: 01:12–02:48

@@ -9,6 +9,7 @@ import urllib.request
 import numpy as np
 import pytest
 
+from attendance.bench.simulated import SimulatedSites
 from attendance.simulate.cameras import picture, shown_halls
 from attendance.simulate.occupancy import occupancy, state_bounds
 from tests.simulate.harness import (
@@ -21,7 +22,6 @@ from tests.simulate.harness import (
     simulator_process,
     smooth,
 )
-from workers.simulated import SimulatedSites
 
 DISTINCT = 6  # CODES are 20 sites: halls 0–5 are shown by 3 or 4 sites each
 
@@ -82,7 +82,7 @@ def test_sharing_sites_change_together_with_their_hall():
 
 
 def test_offline_truth_matches_the_server_for_shared_halls():
-    """`workers.simulated` gives a benchmark the served truth from the same options."""
+    """`attendance.bench.simulated` gives a benchmark the served truth from the same options."""
     sites = SimulatedSites(len(CODES), SEED, (SMALL.width, SMALL.height), 240.0, DISTINCT)
 
     async def scenario():

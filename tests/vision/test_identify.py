@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attendance.images import read_image
+from attendance.enrolment.images import read_image
 from attendance.vision.identify import (
     Decision,
     Gallery,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attendance.images import read_image
+from attendance.enrolment.images import read_image
 from attendance.vision.counter import QUALITIES, Counter
 
 PHOTOS = sorted((Path(__file__).parents[1] / "data" / "photos").glob("*.jpg"))

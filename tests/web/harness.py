@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from attendance.config import DatabaseSettings, Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.db import make_engine, transaction
 from attendance.users import add_user
 from attendance.web.app import create_app

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from attendance.config import DatabaseSettings, Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.db import make_engine, transaction
 from attendance.web import ops
 from attendance.web.app import create_app

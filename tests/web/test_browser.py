@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import func, insert, select
 
 from attendance.config import DatabaseSettings, Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.store.db import make_engine
 from attendance.store.models import Headcount, Region, Site
 from attendance.web.app import create_app

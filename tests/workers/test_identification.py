@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from attendance.conferences import create_conference, create_session
 from attendance.config import IdentifySettings, SamplingSettings
-from attendance.enroll import enroll_photos
-from attendance.images import read_image
+from attendance.enrolment.enroll import enroll_photos
+from attendance.enrolment.images import read_image
 from attendance.importing.roster import import_roster
 from attendance.importing.sites import import_sites
 from attendance.store.db import transaction

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from attendance.clock import SYSTEM, Clock, ManualClock
 from attendance.conferences import create_conference, create_session
 from attendance.config import DatabaseSettings, SamplingSettings
-from attendance.events import EventBus
 from attendance.examples.generate import write_table
 from attendance.importing.sites import import_sites
+from attendance.live.bus import EventBus
 from attendance.simulate.cameras import CameraSettings
 from attendance.store.db import make_engine, transaction
 from attendance.store.migrate import upgrade

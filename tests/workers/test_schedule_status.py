@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from attendance.status import StatusBoard
+from attendance.live.status import StatusBoard
 from attendance.store.db import transaction
 from attendance.store.models import Region, Site
 from attendance.store.samples import record_samples, recorded_slots

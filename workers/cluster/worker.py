@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from attendance.clock import SYSTEM, Clock
 from attendance.config import Settings
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.outage import Outage
 from attendance.store.db import transaction
 from attendance.store.faces import site_galleries

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.config import Settings
 from attendance.errors import BadInput
-from attendance.headcounts import MAX_HEADCOUNT
-from attendance.reconcile import SiteResult, reconcile_session
+from attendance.results.headcounts import MAX_HEADCOUNT
+from attendance.results.reconcile import SiteResult, reconcile_session
+from attendance.store import audit_log
 from attendance.store.correction_queries import add_correction, correction_row
 from attendance.store.models import ConferenceSession
 from attendance.store.results import site_by_code
@@ -59,7 +59,7 @@ def correct(
         "created_at": now,
     }
     correction = add_correction(db, row)
-    audit.record(
+    audit_log.record(
         db,
         "correction",
         {

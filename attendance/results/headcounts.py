@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from attendance import audit
 from attendance.errors import BadInput
+from attendance.store import audit_log
 from attendance.store.results import add_headcount, counts_near, site_by_code
 
 NEAR_S = 120.0
@@ -65,7 +65,7 @@ def record_headcount(
         "note": note,
     }
     headcount = add_headcount(session, row, factor)
-    audit.record(
+    audit_log.record(
         session,
         "headcount",
         {

@@ -80,7 +80,7 @@ class SimulatedSites:
         return self._facts[hall].counts(self.occupancy(code, seconds))
 
     def visible_faces(self, code: str, seconds: float) -> int:
-        """The faces to count: what `workers.bench` calls the truth of a sample."""
+        """The faces to count: what `attendance.bench.workers` calls the truth of a sample."""
         return self.counts(code, seconds)["visible_faces"]
 
     def _profile(self, code: str) -> SiteProfile:

@@ -1,4 +1,4 @@
-"""The live event bus across processes (cluster mode): the bus of attendance/events.py with Redis
+"""The live event bus across processes (cluster mode): the bus of attendance/live/bus.py with Redis
 pub/sub behind it, so a web node hears the events of every worker and every other node.
 
 Every event goes through Redis, the publisher's own too: each process hears each event exactly
@@ -21,10 +21,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions
 
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 from attendance.outage import Outage
 
-log = logging.getLogger("attendance.events")
+log = logging.getLogger("attendance.live.bus")
 
 OUTBOX_SIZE = 5000
 BATCH = 500  # events per pipeline

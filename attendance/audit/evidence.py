@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from attendance import audit
+from attendance.store import audit_log
 from attendance.store.models import Sample, SampleStatus
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -112,7 +112,7 @@ def purge(session: Session, root: Path, cutoff: datetime, dry_run: bool = False)
         payload = {"cutoff": cutoff.isoformat(), "files": len(done.files), "bytes": done.bytes}
         if done.failed:
             payload["failed"] = len(done.failed)
-        audit.record(session, "evidence.purge", payload, entity="evidence")
+        audit_log.record(session, "evidence.purge", payload, entity="evidence")
     return done
 
 

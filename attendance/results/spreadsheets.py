@@ -21,8 +21,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from attendance.formulas import csv_text, is_formula_like
-from attendance.makeup import Makeup
-from attendance.reconcile import SiteResult
+from attendance.results.makeup import Makeup
+from attendance.results.reconcile import SiteResult
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet

@@ -16,14 +16,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from attendance.audit_status import ChainStatus, chain_status
+from attendance.audit.status import ChainStatus, chain_status
 from attendance.config import Settings
-from attendance.reconcile import SiteResult, reconcile_session
+from attendance.results.reconcile import SiteResult, reconcile_session
 from attendance.store.auditor_queries import headcounts_in, log_samples
 from attendance.store.correction_queries import corrections_of
-from attendance.store.models import ConferenceSession
-
-COUNTED = frozenset({"ok", "gated"})
+from attendance.store.models import COUNTED, ConferenceSession
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from attendance import audit
+from attendance.enrolment.images import read_image
+from attendance.enrolment.photos import Photo, find_photos
 from attendance.errors import BadInput
-from attendance.images import read_image
-from attendance.photos import Photo, find_photos
+from attendance.store import audit_log
 from attendance.store.db import transaction
 from attendance.store.faces import Enrollee, add_encodings, enrollees
 from attendance.vision.identify import PhotoError, encode_photo, to_bytes
@@ -64,7 +64,7 @@ def enroll_photos(engine: Engine, directory: Path, actor: str | None = None) -> 
     with transaction(engine) as session:
         add_encodings(session, rows)
         payload = {"directory": directory.name, **report.counts()}
-        audit.record(session, "roster.photos", payload, actor=actor)
+        audit_log.record(session, "roster.photos", payload, actor=actor)
     return report
 
 

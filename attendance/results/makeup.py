@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from attendance.config import Settings
-from attendance.presence import presence
-from attendance.reconcile import reconcile_session
+from attendance.results.presence import presence
+from attendance.results.reconcile import reconcile_session
 from attendance.store.models import Conference
 from attendance.store.results import conference_sessions, enrolled_people, roster_of, sites_of
 

@@ -26,7 +26,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-from attendance.site_log import COUNTED, SiteLog
+from attendance.audit.site_log import SiteLog
+from attendance.store.models import COUNTED
 
 FONT, BOLD = "SourceSansPro", "SourceSansPro-Bold"
 INK, MUTED, LINE = (

@@ -20,22 +20,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from attendance.config import EstimateSettings
+from attendance.store.models import COUNTED
+from attendance.store.results import SampleFigure
 
-COUNTED = frozenset({"ok", "gated"})  # statuses whose face count is a real count
 FEED_FAILURES = frozenset({"no_frame", "timeout", "decode_error", "frozen", "dark", "error"})
 MAX_CORE_TRIM = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class SampleFigure:
-    """The part of a sample the estimate needs."""
-
-    sample_id: int
-    slot: datetime
-    status: str
-    count: int | None
-    faces_too_small: bool = False
-    remembered: int | None = None  # of `count`, seats remembered (None: not recorded)
 
 
 @dataclass(frozen=True)

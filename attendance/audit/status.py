@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from attendance.audit import verify
+from attendance.audit.verify import verify
 from attendance.store.auditor_queries import chain_head
 
 _verifying = threading.Lock()  # held while this process verifies

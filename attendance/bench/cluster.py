@@ -23,11 +23,8 @@ import redis
 from sqlalchemy import func, select
 
 from attendance.bench.imports import scratch_database
-from attendance.config import DatabaseSettings
-from attendance.examples.generate import example_sites, write_table
-from attendance.store.db import make_engine, transaction
-from attendance.store.models import AuditEvent, Sample, Site
-from workers.bench import (
+from attendance.bench.simulated import SimulatedSites
+from attendance.bench.workers import (
     TreeMemory,
     attendance_cli,
     exclude_screens,
@@ -37,8 +34,11 @@ from workers.bench import (
     sample_figures,
     wait_for,
 )
+from attendance.config import DatabaseSettings
+from attendance.examples.generate import example_sites, write_table
+from attendance.store.db import make_engine, transaction
+from attendance.store.models import AuditEvent, Sample, Site
 from workers.schedule import as_datetime, phase, slot_start
-from workers.simulated import SimulatedSites
 
 LATE_S = 30.0
 

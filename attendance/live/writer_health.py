@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from attendance.events import EventBus
+from attendance.live.bus import EventBus
 
 STORE_EVENT = "store"
 FORGET_AFTER_S = 90.0

@@ -4,7 +4,7 @@ Estimates are recomputed from the samples every time, so a report always agrees 
 it cites. Only a writer's action stores them (`stored_by` names who, for the audit log): a read
 shows what it computed and writes nothing, whoever reads. Identified people come from
 identification (consenting, enrolled roster entries only); where it ran, the absent are named,
-elsewhere they are a count. An organizer's correction (attendance/corrections.py) replaces the
+elsewhere they are a count. An organizer's correction (results/corrections.py) replaces the
 figure that counts as present; the estimate stays beside it.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from attendance import audit
-from attendance.audit import canonical_json
 from attendance.config import Settings
-from attendance.estimate import Figures, Window, estimate
-from attendance.presence import presence
+from attendance.results.estimate import Figures, Window, estimate
+from attendance.results.presence import presence
+from attendance.store import audit_log
+from attendance.store.audit_log import canonical_json
 from attendance.store.correction_queries import latest_corrections
 from attendance.store.models import ConferenceSession
 from attendance.store.results import (
@@ -173,7 +173,7 @@ def _audit_estimates(db: Session, session_id: int, changed: list[dict], actor: s
         "digest": hashlib.sha256(canonical_json(figures).encode()).hexdigest(),
         "sites": figures[:AUDITED_SITES],
     }
-    audit.record(
+    audit_log.record(
         db,
         "estimates.change",
         payload,

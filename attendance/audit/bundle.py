@@ -25,15 +25,15 @@ from typing import Any, BinaryIO
 import numpy as np
 from sqlalchemy.orm import Session
 
-from attendance.audit import SAMPLES_STORED
 from attendance.conferences import get_conference
 from attendance.config import Settings
 from attendance.errors import AttendanceError, BadInput
-from attendance.reconcile import reconcile_session
+from attendance.results.reconcile import reconcile_session
+from attendance.store.audit_log import SAMPLES_STORED
 from attendance.store.auditor_queries import (
     bundle_samples,
+    bundle_sessions,
     chain_head,
-    conference_sessions,
     estimates_of,
     events_about,
     headcounts_in,
@@ -84,7 +84,7 @@ def export_conference(
     """Write the conference's bundle to `out`; reconciliations are recomputed, not stored."""
     writer = _Writer(out, signing_key(settings))
     conference = get_conference(db, code)
-    sessions = conference_sessions(db, conference.id)
+    sessions = bundle_sessions(db, conference.id)
     ids = [s["id"] for s in sessions]
     header = {"format": FORMAT, "version": VERSION, "exported_at": now, "exported_by": by}
     writer.write("header", [header | {"conference": {"code": code, "name": conference.name}}])

@@ -1,0 +1,2 @@
+"""What auditors rely on: the chain's verification, signed bundles, per-site logs (and their
+PDF), evidence images."""

@@ -1,0 +1,1 @@
+"""Roster photos to face encodings: finding and reading the photos, enrolling them."""
