@@ -30,6 +30,7 @@ from attendance.audit import evidence
 from attendance.clock import SYSTEM, Clock
 from attendance.config import EvidenceSettings, IdentifySettings, SamplingSettings
 from attendance.live.bus import EventBus
+from attendance.live.events import SampleEvent
 from attendance.store.models import SampleStatus, Site
 from attendance.vision.evidence import EvidenceStyle
 from attendance.vision.perspective import Perspective
@@ -252,16 +253,16 @@ class Sampler:
         # A slot that began before the worker did is late only from the worker's start.
         lag = now - max(slot, self.started)
         self.progress.add(status, lag)
+        count, detect_ms = row.get("face_count"), (row.get("timings") or {}).get("total")
         self.bus.publish(
-            "sample",
-            {
-                "site": run.site.code,
-                "slot": row["slot"].isoformat(),
-                "status": status,
-                "count": row.get("face_count"),
-                "lag_s": round(lag, 2),
-                "detect_ms": (row.get("timings") or {}).get("total"),
-            },
+            SampleEvent(
+                site=run.site.code,
+                slot=row["slot"],
+                status=status,
+                count=None if count is None else int(count),
+                lag_s=round(lag, 2),
+                detect_ms=None if detect_ms is None else float(detect_ms),
+            )
         )
         return stored
 

@@ -29,6 +29,7 @@ from attendance.errors import AttendanceError
 from attendance.examples.generate import SITE_HEADERS_VI, example_sites, write_table
 from attendance.store.db import make_engine, transaction
 from attendance.users import add_user
+from attendance.web.live import rows_of
 
 PASSWORD = "bench password"
 CHROMIUM = "/usr/bin/chromium"
@@ -134,10 +135,9 @@ async def _listen(ws, delays: list[float]) -> None:
         except TimeoutError:
             break
         now = time.time()
-        for row in message.get("rows", []):
-            applied = row[7]
-            if applied:
-                delays.append((now - _epoch(applied)) * 1000)
+        for row in rows_of(message) if "rows" in message else ():
+            if row.at:
+                delays.append((now - _epoch(row.at)) * 1000)
 
 
 def _epoch(iso: str) -> float:

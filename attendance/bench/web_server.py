@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from attendance.config import DatabaseSettings, Settings
 from attendance.live.bus import EventBus
+from attendance.live.events import SampleEvent
 from attendance.store.db import make_engine, transaction
 from attendance.store.models import Site
 from attendance.web.app import create_app
@@ -50,22 +51,12 @@ async def _publish(bus: EventBus, codes: list[str], rate: float) -> None:
     while True:
         await asyncio.sleep(TICK_S)
         owed += rate * TICK_S
-        slot = datetime.now(UTC).isoformat()
+        slot = datetime.now(UTC)
         while owed >= 1:
             owed -= 1
             code = rng.choice(codes)
             counts[code] = max(0, counts[code] + rng.randint(-2, 2))
-            bus.publish(
-                "sample",
-                {
-                    "site": code,
-                    "slot": slot,
-                    "status": "ok",
-                    "count": counts[code],
-                    "lag_s": 1.0,
-                    "detect_ms": 150.0,
-                },
-            )
+            bus.publish(SampleEvent(code, slot, "ok", counts[code], lag_s=1.0, detect_ms=150.0))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The live event bus: samples and site status changes, from workers to dashboards.
+"""The live event bus: typed events (attendance/live/events.py), from workers to dashboards.
 
 In-process here (the embedded deployment); cluster mode puts Redis pub/sub behind the same two
 methods. A slow subscriber never slows the publisher: its queue is bounded and, when full, the
@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+
+from attendance.live.events import Event
 
 QUEUE_SIZE = 1000
 
@@ -26,11 +27,11 @@ class EventBus:
         self._subscriptions: list[Subscription] = []
         self.published = 0
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, event: Event) -> None:
         self.published += 1
-        self.deliver({"kind": kind, **data})
+        self.deliver(event)
 
-    def deliver(self, event: dict[str, Any]) -> None:
+    def deliver(self, event: Event) -> None:
         """Hand an event to this process's subscribers."""
         for subscription in self._subscriptions:
             if subscription.queue.full():
@@ -38,7 +39,7 @@ class EventBus:
                 subscription.dropped += 1
             subscription.queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self) -> AsyncIterator[Event]:
         subscription = Subscription()
         self._subscriptions.append(subscription)
         try:

@@ -7,6 +7,10 @@ bounded outbox that a background task sends; while Redis is away the outbox keep
 events and drops (and counts) the oldest. Pub/sub keeps nothing for a listener that is away, so
 a node misses what was published while it was disconnected; a dashboard resyncs from the
 database anyway.
+
+On the channel an event is the JSON of `to_json()` (attendance/live/events.py). A message that
+is not a well-formed event (another version's, a stray PUBLISH) is ignored and counted as
+`malformed`, with a warning at most every MALFORMED_LOG_EVERY_S: it never stops the listener.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions
 
 from attendance.live.bus import EventBus
+from attendance.live.events import Event, MalformedEvent, parse
 from attendance.outage import Outage
 
 log = logging.getLogger("attendance.live.bus")
@@ -32,6 +37,7 @@ MAX_BACKOFF_S = 2.0
 PING_S = 5.0  # a listener that heard nothing this long pings; two unanswered pings: reconnect
 START_WAIT_S = 2.0
 CLOSE_WAIT_S = 1.0
+MALFORMED_LOG_EVERY_S = 10.0
 # How Redis going away shows; any other exception is a bug and is logged with its traceback.
 UNREACHABLE = (exceptions.ConnectionError, exceptions.TimeoutError, OSError, TimeoutError)
 
@@ -40,7 +46,7 @@ class RedisEventBus(EventBus):
     """`publish` and `subscribe` as in process, across every process on one Redis and prefix.
 
     Use it on one event loop: `async with RedisEventBus(url, prefix) as bus: ...`. The counters
-    (`published`, `sent`, `received`, `dropped`) are for /metrics.
+    (`published`, `sent`, `received`, `dropped`, `malformed`) are for /metrics.
     """
 
     def __init__(self, url: str, prefix: str, listen: bool = True) -> None:
@@ -48,7 +54,8 @@ class RedisEventBus(EventBus):
         super().__init__()
         self.listen = listen
         self.url, self.channel = url, f"{prefix}:events"
-        self.sent = self.received = self.dropped = 0
+        self.sent = self.received = self.dropped = self.malformed = 0
+        self._malformed_logged = (float("-inf"), 0)  # (monotonic time, `malformed`) of the last log
         self.subscribed = asyncio.Event()  # set while the listener hears the channel
         self._outbox: deque[str] = deque(maxlen=OUTBOX_SIZE)
         self._pending = asyncio.Event()  # the outbox has something
@@ -57,15 +64,10 @@ class RedisEventBus(EventBus):
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task] = []
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, event: Event) -> None:
         """Queue the event for Redis; local subscribers get it when Redis relays it back."""
         self.published += 1
-        try:
-            message = json.dumps({"kind": kind, **data}, default=str)
-        except (TypeError, ValueError):  # a bad payload must not stop the publisher
-            log.exception("event %r not publishable; dropped", kind)
-            self.dropped += 1
-            return
+        message = json.dumps(event.to_json(), ensure_ascii=False)
         if len(self._outbox) == self._outbox.maxlen:
             self.dropped += 1  # appending drops the oldest
         self._outbox.append(message)
@@ -172,14 +174,30 @@ class RedisEventBus(EventBus):
 
     def _fan_out(self, raw: bytes) -> None:
         try:
-            event = json.loads(raw)
-        except (ValueError, TypeError):
-            event = None
-        if not isinstance(event, dict) or "kind" not in event:
-            log.warning("event listener: ignored a malformed event %.200r", raw)
+            event = parse(json.loads(raw))
+        except (ValueError, TypeError) as exc:  # MalformedEvent is a ValueError, as is bad JSON
+            self._ignored(raw, exc)
             return
         self.received += 1
         self.deliver(event)
+
+    def _ignored(self, raw: bytes, problem: Exception) -> None:
+        """Count a malformed message; log it unless one was logged within MALFORMED_LOG_EVERY_S
+        (a publisher of another version could otherwise flood the log), saying how many were
+        ignored unlogged since."""
+        self.malformed += 1
+        logged_at, logged_count = self._malformed_logged
+        now = time.monotonic()
+        if now - logged_at < MALFORMED_LOG_EVERY_S:
+            return
+        unlogged = self.malformed - logged_count - 1
+        log.warning(
+            "event listener: ignored a malformed event (%s): %.200r%s",
+            problem if isinstance(problem, MalformedEvent) else f"not JSON: {problem}",
+            raw,
+            f"; {unlogged} more ignored since the last such warning" if unlogged else "",
+        )
+        self._malformed_logged = (now, self.malformed)
 
     def counters(self) -> dict[str, int]:
         return {
@@ -187,4 +205,5 @@ class RedisEventBus(EventBus):
             "sent": self.sent,
             "received": self.received,
             "dropped": self.dropped,
+            "malformed": self.malformed,
         }

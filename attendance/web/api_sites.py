@@ -18,7 +18,7 @@ from attendance.web.api_fields import MAX_ID, Choice, Integer, Text
 from attendance.web.api_input import Parameter
 from attendance.web.auth import require
 from attendance.web.db import in_transaction
-from attendance.web.live import COLUMNS, LIVE
+from attendance.web.live import LIVE
 
 SITE_STATUSES = ("live", "degraded", "stale", "offline", "disabled")
 SEARCH = Parameter("q", "query", Text(100), "Part of the code or name, diacritics optional.")
@@ -92,8 +92,7 @@ def _roster(session: Session, principal: Principal, code: str, page: q.Page) -> 
 
 def status_reader(request: web.Request) -> Callable[[dict[str, Any]], str]:
     """A site row's status: `disabled`, else the live board's (copied now, read in a thread)."""
-    at = COLUMNS.index("status")
-    live = {code: row[at] for code, row in request.app[LIVE].rows.items()}
+    live = {code: row.status for code, row in request.app[LIVE].rows.items()}
 
     def status_of(row: dict[str, Any]) -> str:
         return live.get(row["code"], "offline") if row["enabled"] else "disabled"

@@ -9,6 +9,16 @@ A socket is a reader like any page: the upgrade is refused from another site's p
 a socket opened with a login cookie closes when that login ends (signed out here at once, on
 another node or by expiry within LOGIN_CHECK_S), and a `resync` is answered with a snapshot at
 most once per RESYNC_EVERY_S (one too soon gets an `error` message saying when to ask again).
+
+The messages, the contract with `static/live.js` (tests/web/test_live_contract.py pins it):
+
+    {"type": "snapshot", "columns": COLUMNS, "rows": [[value, ...], ...]}   every visible site
+    {"type": "delta",    "columns": COLUMNS, "rows": [[value, ...], ...]}   the changed ones
+    {"type": "error", "error": text, "retry_after": seconds}                 a resync too soon
+
+A row is a `SiteRow`'s values in the order of `columns`, which are its field names: names once
+per message rather than once per row keep a snapshot of 12,000 sites small, and a reader maps
+values to names by `columns` (as `rows_of` and live.js do), never by position.
 """
 
 from __future__ import annotations
@@ -17,16 +27,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import operator
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import Engine
 
 from attendance.config import Settings
 from attendance.live.bus import EventBus
+from attendance.live.events import Event, SampleEvent
 from attendance.live.status import StatusBoard
 from attendance.store.db import transaction
 from attendance.store.live import site_rows
@@ -37,12 +50,43 @@ from attendance.web.metrics import Metrics
 from attendance.web.origin import same_origin
 
 log = logging.getLogger("attendance.web.live")
-COLUMNS = ("code", "name", "province", "expected", "count", "status", "reason", "at")
 SEND_TIMEOUT_S = 5.0
 TICK_S = 5.0
 LOGIN_CHECK_S = 2.0
 RESYNC_EVERY_S = 5.0
 routes = web.RouteTableDef()
+
+
+@dataclass(slots=True)
+class SiteRow:
+    """One site as the dashboards show it: a row of the live feed, the site page's live figure."""
+
+    code: str
+    name: str
+    province: str
+    expected: int  # people who must attend: the roster less the exempt
+    count: int | None  # the latest count; None before the site's first
+    status: str  # live, stale, offline or degraded: the status board's judgement
+    reason: str  # why, in words
+    at: str | None  # ISO 8601 time the latest sample was heard; None before the first
+
+    def values(self) -> tuple[Any, ...]:
+        """The values in the order of COLUMNS: a row of the live feed."""
+        return _values(self)
+
+
+COLUMNS = tuple(f.name for f in fields(SiteRow))
+_values = operator.attrgetter(*COLUMNS)
+
+
+def rows_of(message: dict[str, Any]) -> list[SiteRow]:
+    """The sites of a snapshot or delta, read by column name (for Python readers: tests, bench)."""
+    columns = message["columns"]
+    return [SiteRow(**dict(zip(columns, values, strict=True))) for values in message["rows"]]
+
+
+def _message(kind: str, rows: Iterable[SiteRow]) -> dict[str, Any]:
+    return {"type": kind, "columns": COLUMNS, "rows": [row.values() for row in rows]}
 
 
 @dataclass(eq=False)  # one per connection, kept in a set by identity
@@ -57,7 +101,7 @@ class Client:
 @dataclass
 class LiveState:
     settings: Settings
-    rows: dict[str, list] = field(default_factory=dict)  # code → COLUMNS values
+    rows: dict[str, SiteRow] = field(default_factory=dict)  # by site code
     ids: dict[str, int] = field(default_factory=dict)  # code → site id
     dirty: set[str] = field(default_factory=set)
     clients: set[Client] = field(default_factory=set)
@@ -77,54 +121,54 @@ class LiveState:
             if at is not None:
                 self.board.update(row["code"], row["last_status"], at)
             self.ids[row["code"]] = row["id"]
-            self.rows[row["code"]] = [
-                row["code"],
-                row["name"],
-                row["province"],
-                row["expected"],
-                row["count"],
-                "offline",
-                "no sample yet",
-                _iso(at),
-            ]
+            self.rows[row["code"]] = SiteRow(
+                code=row["code"],
+                name=row["name"],
+                province=row["province"],
+                expected=row["expected"],
+                count=row["count"],
+                status="offline",
+                reason="no sample yet",
+                at=_iso(at),
+            )
         self.board.tick(time.time())  # once for all: stale or offline by the samples' age
-        for code, state in self.board.sites.items():
-            self.rows[code][5:7] = [state.status, state.reason]
+        for code, judged in self.board.sites.items():
+            self.rows[code].status, self.rows[code].reason = judged.status, judged.reason
         self._count_sites()
 
-    def on_event(self, event: dict) -> None:
-        code = event.get("site")
-        row = self.rows.get(code)
-        if row is None:
+    def on_event(self, event: Event) -> None:
+        """A sample updates its site's row; other events (and unknown sites) are not ours."""
+        if not isinstance(event, SampleEvent) or event.site not in self.rows:
             return
-        if event["kind"] == "sample":
-            self.metrics.sample(event)
-            if event.get("count") is not None:
-                row[4] = event["count"]
-            row[7] = _iso(time.time())
-            change = self.board.update(code, event["status"], time.time())
-            if change:
-                row[5], row[6] = change
-        self.dirty.add(code)
+        row = self.rows[event.site]
+        self.metrics.sample(event)
+        if event.count is not None:
+            row.count = event.count
+        now = time.time()
+        row.at = _iso(now)
+        change = self.board.update(event.site, event.status, now)
+        if change:
+            row.status, row.reason = change
+        self.dirty.add(event.site)
 
     def tick(self) -> None:
         for code, status, reason in self.board.tick(time.time()):
             if code in self.rows:
-                self.rows[code][5:7] = [status, reason]
+                self.rows[code].status, self.rows[code].reason = status, reason
                 self.dirty.add(code)
         self._count_sites()
 
     def _count_sites(self) -> None:
         self.metrics.sites.clear()
-        self.metrics.sites.update(row[5] for row in self.rows.values())
+        self.metrics.sites.update(row.status for row in self.rows.values())
 
-    def snapshot(self, site_ids: frozenset[int] | None) -> dict:
-        rows = [row for code, row in self.rows.items() if _visible(self.ids[code], site_ids)]
-        return {"type": "snapshot", "columns": COLUMNS, "rows": rows}
+    def snapshot(self, site_ids: frozenset[int] | None) -> dict[str, Any]:
+        rows = (row for code, row in self.rows.items() if _visible(self.ids[code], site_ids))
+        return _message("snapshot", rows)
 
-    def delta(self, codes: set[str], site_ids: frozenset[int] | None) -> dict | None:
+    def delta(self, codes: set[str], site_ids: frozenset[int] | None) -> dict[str, Any] | None:
         rows = [self.rows[c] for c in codes if _visible(self.ids[c], site_ids)]
-        return {"type": "delta", "rows": rows} if rows else None
+        return _message("delta", rows) if rows else None
 
     async def broadcast(self) -> None:
         """Send what changed since the last broadcast to every client, concurrently."""

@@ -20,6 +20,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from attendance.live.bus import EventBus
+from attendance.live.events import SampleEvent
 from attendance.live.redis_bus import RedisEventBus
 
 LAG_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300)
@@ -65,12 +66,12 @@ class Metrics:
         if isinstance(bus, RedisEventBus):
             self.registry.register(_BusCollector(bus))
 
-    def sample(self, event: dict) -> None:
-        self.samples.labels(event.get("status", "unknown")).inc()
-        if event.get("lag_s") is not None:
-            self.lag.observe(float(event["lag_s"]))
-        if event.get("detect_ms") is not None:
-            self.detect_ms.observe(float(event["detect_ms"]))
+    def sample(self, event: SampleEvent) -> None:
+        self.samples.labels(event.status).inc()  # a SampleStatus value: the labels are bounded
+        if event.lag_s is not None:
+            self.lag.observe(event.lag_s)
+        if event.detect_ms is not None:
+            self.detect_ms.observe(event.detect_ms)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         """(body, content type) in the format the scraper's Accept header asks for: Prometheus

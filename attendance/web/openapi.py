@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from attendance.store.models import SampleStatus
-from attendance.web import api_sessions, api_sites
+from attendance.web import api_sessions, api_sites, live
 from attendance.web.api_common import LIMIT, OFFSET, PROVINCE, SITE_CODE
 from attendance.web.api_corrections import CORRECTION
 from attendance.web.api_headcounts import HEADCOUNT
@@ -292,9 +292,12 @@ PATHS = {
                 (400, 401),  # 400: a GET that asks for no WebSocket
             ),
             "description": "Upgrade to a WebSocket. The server sends "
-            '`{"type": "snapshot", "columns": [...], "rows": [...]}` with the sites the caller '
-            'may see, then `{"type": "delta", "rows": [...]}` with changed sites only, at most '
-            "one per `web.live_interval_s`. Send the text `resync` for a new snapshot.",
+            '`{"type": "snapshot", "columns": [...], "rows": [[...], ...]}` with the sites the '
+            'caller may see, then `{"type": "delta", "columns": [...], "rows": [[...], ...]}` '
+            "with changed sites only, at most one per `web.live_interval_s`. Each row holds a "
+            "site's values in the order of `columns`: "
+            + ", ".join(f"`{name}`" for name in live.COLUMNS)
+            + "; read them by column name. Send the text `resync` for a new snapshot.",
         }
     },
     "/api/v1/sites": {

@@ -19,13 +19,15 @@ from attendance.web import pages_audit
 from attendance.web.auth import COOKIE, PRINCIPAL
 from attendance.web.db import in_transaction
 from attendance.web.keys import SETTINGS
-from attendance.web.live import COLUMNS, LIVE, signed_out
+from attendance.web.live import LIVE, signed_out
 from attendance.web.login import set_login_cookie, sign_in
 from attendance.web.pages_render import not_found, page_site_code, render, signed_in
 from attendance.web.pages_site import site_view
 
 STATIC = Path(__file__).parent / "static"
 STATUSES = ("live", "stale", "offline", "degraded")
+# The site table's columns: SiteRow fields (attendance/web/live.py) and `rate`, which live.js
+# derives; each header's key names the field its cells show (tests/web/test_live_contract.py).
 SITE_COLUMNS = ("code", "name", "province", "expected", "count", "rate", "status", "reason", "at")
 routes = web.RouteTableDef()
 routes.static("/static", STATIC)
@@ -120,6 +122,5 @@ async def site_page(request: web.Request) -> web.Response:
         return not_found(request)
     if view is None:
         return not_found(request)
-    row = request.app[LIVE].rows.get(code)
-    live = dict(zip(COLUMNS, row, strict=True)) if row else None
+    live = request.app[LIVE].rows.get(code)  # a SiteRow, or None
     return render(request, "site.html", nav="sites", view=view, live=live)

@@ -10,9 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import aiohttp
+
+from attendance.web.live import rows_of
 
 COUNT_WITHIN_S = 90
 
@@ -46,9 +49,9 @@ async def _first_count(url: str, password: str) -> dict:
             assert snapshot["type"] == "snapshot" and len(snapshot["rows"]) == 3
             while True:
                 message = await ws.receive_json()
-                counted = [row for row in message["rows"] if row[4] is not None]
+                counted = [row for row in rows_of(message) if row.count is not None]
                 if counted:
-                    return dict(zip(snapshot["columns"], counted[0], strict=True))
+                    return asdict(counted[0])
 
 
 def test_demo_shows_counts_and_stops_cleanly(tmp_path: Path):

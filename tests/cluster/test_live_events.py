@@ -1,6 +1,7 @@
-"""Live events across processes through a real Redis: every node hears every event exactly once,
-a deployment with another prefix hears none, the buses reconnect by themselves after Redis
-restarts, and two real `attendance serve` nodes both show a worker's sample."""
+"""Live events across processes through a real Redis: every node hears every event exactly once
+and unchanged (the typed events of attendance/live/events.py), a deployment with another prefix
+hears none, a malformed message is ignored with a warning, the buses reconnect by themselves
+after Redis restarts, and two real `attendance serve` nodes both show a worker's sample."""
 
 from __future__ import annotations
 
@@ -15,23 +16,32 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
+from attendance.live.events import Event, SampleEvent, StoreEvent
 from attendance.live.redis_bus import RedisEventBus
+from attendance.web.live import rows_of
 from tests.helpers import site, write_sites
 from tests.web.harness import metric_value
 
 PASSWORD = "correct horse battery"
+SLOT = datetime(2026, 11, 25, 1, 0, 30, tzinfo=UTC)
+
+
+def sample(site: str, count: int | None = None, status: str = "ok") -> SampleEvent:
+    return SampleEvent(site, SLOT, status, count)
 
 
 class Ear:
     """A local subscriber of a bus that keeps what it hears."""
 
     def __init__(self, bus: RedisEventBus) -> None:
-        self.heard: list[dict] = []
+        self.heard: list[Event] = []
         self._task = asyncio.create_task(self._follow(bus))
 
     async def _follow(self, bus: RedisEventBus) -> None:
@@ -61,8 +71,8 @@ async def eventually(check: Callable[[], bool], seconds: float, what: str) -> No
         await asyncio.sleep(0.05)
 
 
-def _sorted(events: list[dict]) -> list[dict]:
-    return sorted(events, key=lambda event: json.dumps(event, sort_keys=True))
+def _sorted(events: list[Event]) -> list[Event]:
+    return sorted(events, key=lambda event: json.dumps(event.to_json(), sort_keys=True))
 
 
 def test_an_event_reaches_every_node_exactly_once_and_no_other_deployment(redis_url, redis_prefix):
@@ -73,14 +83,10 @@ def test_an_event_reaches_every_node_exactly_once_and_no_other_deployment(redis_
             RedisEventBus(redis_url, f"{redis_prefix}-other") as other,
             ears(a, b, other) as (ear_a, ear_b, ear_other),
         ):
-            a.publish("sample", {"site": "S-001", "status": "ok", "count": 3})
-            a.publish("sample", {"site": "S-002", "status": "ok", "count": 5})
-            b.publish("site_status", {"site": "S-001", "status": "stale", "reason": "quiet"})
-            expected = [
-                {"kind": "sample", "site": "S-001", "status": "ok", "count": 3},
-                {"kind": "sample", "site": "S-002", "status": "ok", "count": 5},
-                {"kind": "site_status", "site": "S-001", "status": "stale", "reason": "quiet"},
-            ]
+            expected = [sample("S-001", 3), sample("S-002", 5), StoreEvent("w:1", "disk full")]
+            a.publish(expected[0])
+            a.publish(expected[1])
+            b.publish(expected[2])
             await eventually(
                 lambda: len(ear_a.heard) >= 3 and len(ear_b.heard) >= 3, 5, "all events on both"
             )
@@ -88,10 +94,98 @@ def test_an_event_reaches_every_node_exactly_once_and_no_other_deployment(redis_
             assert _sorted(ear_a.heard) == _sorted(expected)
             assert _sorted(ear_b.heard) == _sorted(expected)
             assert ear_other.heard == []
-            assert a.counters() == {"published": 2, "sent": 2, "received": 3, "dropped": 0}
+            counters = {"published": 2, "sent": 2, "received": 3, "dropped": 0, "malformed": 0}
+            assert a.counters() == counters
             assert other.received == 0
 
     asyncio.run(scenario())
+
+
+# Every field set, and every optional one unset; text beyond ASCII, a time not in UTC.
+ROUND_TRIP = [
+    SampleEvent(
+        "Điểm-cầu-01",
+        datetime(2026, 11, 25, 8, 0, 30, 125000, tzinfo=timezone(timedelta(hours=7))),
+        "ok",
+        count=1234,
+        lag_s=2.57,
+        detect_ms=812.5,
+    ),
+    SampleEvent("S-002", SLOT, "deferred"),
+    SampleEvent("S-003", SLOT, "gated", count=0, lag_s=0.0, detect_ms=None),
+    StoreEvent("host:42", "database is locked: «samples»"),
+    StoreEvent("host:42", None),
+]
+
+
+def test_every_event_crosses_redis_unchanged(redis_url, redis_prefix):
+    """The contract between workers and web nodes: what a worker publishes is, field for field
+    and of the same types, what a web node hears (a count stays an int, a slot an aware time)."""
+
+    async def scenario() -> None:
+        async with (
+            RedisEventBus(redis_url, redis_prefix, listen=False) as worker,
+            RedisEventBus(redis_url, redis_prefix) as node,
+            ears(node) as (ear,),
+        ):
+            for event in ROUND_TRIP:
+                worker.publish(event)
+            await eventually(lambda: len(ear.heard) >= len(ROUND_TRIP), 5, "every event")
+            assert ear.heard == ROUND_TRIP  # one publisher: Redis keeps its order
+            for sent, heard in zip(ROUND_TRIP, ear.heard, strict=True):
+                assert type(heard) is type(sent)
+                assert {k: type(v) for k, v in heard.to_json().items()} == {
+                    k: type(v) for k, v in sent.to_json().items()
+                }
+            assert ear.heard[0].slot.utcoffset() == timedelta(hours=7)
+
+    asyncio.run(scenario())
+
+
+MALFORMED = [
+    b"not json at all",
+    b"[1, 2, 3]",
+    b'{"site": "S-001", "status": "ok"}',  # no kind
+    b'{"kind": "site_status", "site": "S-001", "status": "stale", "reason": "quiet"}',
+    b'{"kind": "sample", "site": "S-001", "status": "ok"}',  # no slot
+    b'{"kind": "sample", "site": "S-001", "slot": "soon", "status": "ok"}',
+    b'{"kind": "sample", "site": "S-001", "slot": "2026-11-25T01:00:00", "status": "ok"}',
+    b'{"kind": "sample", "site": "S-001", "slot": "2026-11-25T01:00:00Z", "status": "melted"}',
+    b'{"kind": "sample", "site": "S-001", "slot": "2026-11-25T01:00:00Z", "status": "ok", '
+    b'"count": "12"}',
+    b'{"kind": "sample", "site": "S-001", "slot": "2026-11-25T01:00:00Z", "status": "ok", '
+    b'"lag_s": NaN}',
+    b'{"kind": "store", "error": "no writer"}',
+    b"\xff\xfe",
+]
+
+
+def test_a_malformed_event_is_ignored_with_a_warning_and_the_bus_goes_on(
+    redis_url, redis_prefix, caplog
+):
+    """A stray PUBLISH on our channel, or a worker of another version, must not crash the
+    listener nor reach a subscriber; the log says so once, not once per message."""
+    caplog.set_level(logging.WARNING, logger="attendance.live.bus")
+
+    async def scenario() -> None:
+        stray = aioredis.Redis.from_url(redis_url)
+        async with RedisEventBus(redis_url, redis_prefix) as node, ears(node) as (ear,):
+            for message in MALFORMED:
+                await stray.publish(f"{redis_prefix}:events", message)
+            good = sample("S-001", 7)
+            node.publish(good)
+            await eventually(lambda: ear.heard, 5, "the good event after the bad ones")
+            await asyncio.sleep(0.2)
+            assert ear.heard == [good]
+            assert node.malformed == len(MALFORMED) and node.received == 1
+            assert node.subscribed.is_set()
+        await stray.aclose()
+
+    asyncio.run(scenario())
+    warnings = [r.getMessage() for r in caplog.records if r.name == "attendance.live.bus"]
+    assert len(warnings) == 1, warnings  # the others within MALFORMED_LOG_EVERY_S are counted
+    assert "ignored a malformed event (not JSON" in warnings[0]
+    assert not any(r.exc_info for r in caplog.records)
 
 
 def test_buses_reconnect_by_themselves_when_redis_comes_back(private_redis, caplog):
@@ -104,27 +198,27 @@ def test_buses_reconnect_by_themselves_when_redis_comes_back(private_redis, capl
             ears(a, b) as (ear_a, ear_b),
         ):
             private_redis.stop()
-            a.publish("sample", {"site": "during", "status": "ok"})  # queued, no exception
+            a.publish(sample("during"))  # queued, no exception
             await eventually(lambda: not a.subscribed.is_set(), 5, "the outage noticed")
             await asyncio.sleep(1)  # a few failed attempts
             await asyncio.to_thread(private_redis.start)
 
-            def heard_after(ear: Ear) -> list[dict]:
-                return [event for event in ear.heard if event["site"] == "after"]
+            def heard_after(ear: Ear) -> list[Event]:
+                return [event for event in ear.heard if event.site == "after"]
 
             # Pub/sub drops what nobody hears yet: probe until both listeners are back.
             deadline = time.monotonic() + 5
             while not (heard_after(ear_a) and heard_after(ear_b)):
                 assert time.monotonic() < deadline, "no event heard on both buses after restart"
-                b.publish("sample", {"site": "after", "status": "ok"})
+                b.publish(sample("after"))
                 await asyncio.sleep(0.2)
             await asyncio.sleep(0.3)  # the last probes arrive
             ear_a.heard.clear()
             ear_b.heard.clear()
-            a.publish("sample", {"site": "final", "status": "ok", "count": 7})
+            a.publish(sample("final", 7))
             await eventually(lambda: ear_a.heard and ear_b.heard, 2, "an event after recovery")
             await asyncio.sleep(0.3)
-            final = [{"kind": "sample", "site": "final", "status": "ok", "count": 7}]
+            final = [sample("final", 7)]
             assert (ear_a.heard, ear_b.heard) == (final, final)
             assert a.dropped == b.dropped == 0
 
@@ -171,7 +265,7 @@ async def _count_seen(ws: aiohttp.ClientWebSocketResponse, code: str, count: int
     """Read live messages until one shows site `code` with `count`."""
     while True:
         message = await ws.receive_json()
-        if any(row[0] == code and row[4] == count for row in message["rows"]):
+        if any(row.code == code and row.count == count for row in rows_of(message)):
             return
 
 
@@ -215,10 +309,13 @@ def test_two_web_nodes_both_show_a_sample_published_elsewhere(
                 ws = await http.ws_connect("/api/v1/live")
                 snapshot = await ws.receive_json()
                 assert snapshot["type"] == "snapshot"
-                assert {row[0]: row[4] for row in snapshot["rows"]} == {"HN01": None, "HN02": None}
+                assert {row.code: row.count for row in rows_of(snapshot)} == {
+                    "HN01": None,
+                    "HN02": None,
+                }
                 sockets.append(ws)
             async with RedisEventBus(redis_url, redis_prefix) as worker:
-                worker.publish("sample", {"site": "HN02", "status": "ok", "count": 42})
+                worker.publish(sample("HN02", 42))
                 await asyncio.wait_for(
                     asyncio.gather(*(_count_seen(ws, "HN02", 42) for ws in sockets)), 5
                 )

@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from sqlalchemy import func, insert, select
 
 from attendance.config import DatabaseSettings, Settings
 from attendance.live.bus import EventBus
+from attendance.live.events import SampleEvent
 from attendance.store.db import make_engine
 from attendance.store.models import Headcount, Region, Site
 from attendance.web.app import create_app
@@ -48,8 +50,8 @@ class Served:
 
     def publish_sample(self, code: str, count: int) -> None:
         """As a worker would; the bus belongs to the server's loop, in another thread."""
-        event = {"site": code, "slot": "2026-11-25T01:00:00+00:00", "status": "ok", "count": count}
-        self.loop.call_soon_threadsafe(self.bus.publish, "sample", event)
+        event = SampleEvent(code, datetime(2026, 11, 25, 1, tzinfo=UTC), "ok", count)
+        self.loop.call_soon_threadsafe(self.bus.publish, event)
 
     def drop_live_connections(self) -> None:
         """As a restart or a proxy timeout would: every dashboard must reconnect by itself."""

@@ -10,9 +10,10 @@ import aiohttp
 import pytest
 from sqlalchemy import update
 
+from attendance.live.events import SampleEvent
 from attendance.store.db import transaction
 from attendance.store.models import LoginSession
-from attendance.web.live import LOGIN_CHECK_S, RESYNC_EVERY_S
+from attendance.web.live import LOGIN_CHECK_S, RESYNC_EVERY_S, rows_of
 from tests.web.harness import run, serving
 from tests.web.test_api import quick_passwords, seed  # noqa: F401 (a fixture)
 
@@ -30,7 +31,7 @@ async def _publish_until(web, done: asyncio.Future, published: list[int]) -> Non
     """A sample a tenth of a second, as a busy worker sends them, until `done`."""
     while not done.done():
         published.append(len(published) + 1)
-        web.bus.publish("sample", {"site": "HN01", "status": "ok", "count": published[-1]})
+        web.bus.publish(SampleEvent("HN01", datetime.now(UTC), "ok", published[-1]))
         await asyncio.sleep(0.1)
 
 
@@ -51,9 +52,8 @@ async def _signing_out(web, http, csrf: str, sign_out) -> tuple[list, list[int]]
 
 
 def _counts(received: list) -> set[int]:
-    return {
-        row[4] for message in received[:-1] if message["type"] == "delta" for row in message["rows"]
-    }
+    deltas = [message for message in received[:-1] if message["type"] == "delta"]
+    return {row.count for message in deltas for row in rows_of(message)}
 
 
 async def _logout(http, csrf: str) -> None:

@@ -14,6 +14,7 @@ from attendance.config import DatabaseSettings, SamplingSettings
 from attendance.examples.generate import write_table
 from attendance.importing.sites import import_sites
 from attendance.live.bus import EventBus
+from attendance.live.events import Event, SampleEvent
 from attendance.simulate.cameras import CameraSettings
 from attendance.store.db import make_engine, transaction
 from attendance.store.migrate import upgrade
@@ -58,12 +59,24 @@ def _database(tmp_path: Path, rows: list[dict], now: float, left: float) -> Engi
     return engine
 
 
+class RecordingBus(EventBus):
+    """The in-process bus, keeping every event published on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+        super().publish(event)
+
+
 async def _run_for(
     engine, seconds: float, clock: Clock = SYSTEM, sampling: SamplingSettings = SAMPLING
-) -> tuple[EmbeddedRuntime, float, float, EventBus]:
+) -> tuple[EmbeddedRuntime, float, float, RecordingBus]:
     """Run the runtime `seconds` of `clock`; a manual clock jumps whenever no sample is in
     flight, so a run takes as long as its samples, not as its schedule."""
-    bus = EventBus()
+    bus = RecordingBus()
     runtime = EmbeddedRuntime(engine, sampling, bus, DetectionPool(1), clock=clock)
     jumping = None
     if isinstance(clock, ManualClock):
@@ -136,6 +149,19 @@ async def _scenario(tmp_path: Path) -> None:
     assert {status for status, _, _ in figures} >= {"ok", "timeout"}
     # one event per sample, nothing more: a site's status is judged by the web nodes
     assert bus.published == sum(first.progress.by_status.values())
+    # …and each says what was stored: the sample's site, slot, status and count, typed.
+    assert all(isinstance(event, SampleEvent) for event in bus.events)
+    with transaction(engine) as session:
+        stored = {
+            (code, slot.timestamp()): (status, count)
+            for code, slot, status, count in session.execute(
+                select(Site.code, Sample.slot, Sample.status, Sample.face_count).join(
+                    Site, Sample.site_id == Site.id
+                )
+            )
+        }
+    told = {(e.site, e.slot.timestamp()): (e.status, e.count) for e in bus.events}
+    assert told and {key: stored.get(key) for key in told} == told
 
 
 def test_faults_cadence_and_restart(tmp_path: Path):

@@ -46,6 +46,28 @@ export function coalesce(draw) {
   };
 }
 
+/**
+ * The fields of a site, by name: the server's `SiteRow` (attendance/web/live.py). Every message
+ * of the live feed carries `columns` (these names) and `rows` (each a site's values in the order
+ * of `columns`); a row is read by column name, never by position, and the scripts read only
+ * these fields and the DERIVED ones. tests/web/test_live_contract.py checks both lists.
+ */
+export const SITE_FIELDS = [
+  "code",
+  "name",
+  "province",
+  "expected",
+  "count",
+  "status",
+  "reason",
+  "at",
+];
+export const DERIVED = ["rate", "search"]; // computed here from the fields above
+
+function missingFields(columns) {
+  return SITE_FIELDS.filter((name) => !columns.includes(name));
+}
+
 function toSite(columns, values) {
   const site = {};
   columns.forEach((name, i) => {
@@ -82,6 +104,8 @@ export function connectLive(onChange) {
 
   function snapshot(message) {
     columns = message.columns;
+    const missing = missingFields(columns);
+    if (missing.length) console.error(`live feed: no ${missing.join(", ")} in its columns`);
     sites.clear();
     for (const values of message.rows) {
       const site = toSite(columns, values);
@@ -95,6 +119,7 @@ export function connectLive(onChange) {
   }
 
   function delta(message) {
+    columns = message.columns ?? columns;
     const changes = [];
     for (const values of message.rows) {
       const next = toSite(columns, values);
