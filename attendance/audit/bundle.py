@@ -29,18 +29,13 @@ from attendance.conferences import get_conference
 from attendance.config import Settings
 from attendance.errors import AttendanceError, BadInput
 from attendance.results.reconcile import reconcile_session
-from attendance.store.audit_log import SAMPLES_STORED
-from attendance.store.auditor_queries import (
-    bundle_samples,
-    bundle_sessions,
-    chain_head,
-    estimates_of,
-    events_about,
-    headcounts_in,
-    stored_between,
-)
-from attendance.store.correction_queries import corrections_of
+from attendance.store.audit_log import SAMPLES_STORED, chain_head, events_about
+from attendance.store.corrections import corrections_of
+from attendance.store.estimates import estimates_of
+from attendance.store.headcounts import headcounts_in
 from attendance.store.models import ConferenceSession
+from attendance.store.samples import bundle_samples, stored_between
+from attendance.store.sessions import bundle_sessions
 
 FORMAT, VERSION = "attendance-audit-bundle", 1
 SIGNATURE = "hmac_sha256"

@@ -16,9 +16,12 @@ from attendance.audit.evidence import latest_image
 from attendance.config import Settings
 from attendance.results.presence import presence
 from attendance.results.reconcile import SiteResult, reconcile_session
+from attendance.store.headcounts import headcounts_of
 from attendance.store.models import ConferenceSession
-from attendance.store.page_queries import latest_counted, recent_sessions, site_detail, site_samples
-from attendance.store.results import find_session, headcounts_of, roster_of, session_at
+from attendance.store.roster import roster_of
+from attendance.store.samples import latest_counted, site_samples
+from attendance.store.sessions import find_session, recent_sessions, session_at
+from attendance.store.sites import site_detail
 from attendance.times import local
 from attendance.users import Principal
 from attendance.web.pages_chart import Chart, Faces, chart, faces
