@@ -22,7 +22,7 @@ from attendance.results.reconcile import SiteResult, reconcile_session
 from attendance.store.corrections import corrections_of
 from attendance.store.headcounts import headcounts_in
 from attendance.store.models import COUNTED, ConferenceSession
-from attendance.store.samples import log_samples
+from attendance.store.samples import site_samples
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def site_log(
 ) -> SiteLog:
     """`site` as `store.sites.site_detail` reads it (id, code, timezone, cadence, …)."""
     cadence = site.get("cadence_s") or conference_session.cadence_s or settings.sampling.cadence_s
-    samples = log_samples(db, site["id"], conference_session.id)
+    samples = site_samples(db, site["id"], conference_session.id)
     results = reconcile_session(db, conference_session, settings, now, [site["code"]])
     return SiteLog(
         site=site,

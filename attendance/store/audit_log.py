@@ -209,7 +209,7 @@ def chain_end(session: Session) -> tuple[int, str | None]:
 
 def chain_head(session: Session) -> tuple[str | None, int]:
     """The hash of the newest audit event and how many events the chain holds."""
-    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    _, head = chain_end(session)
     return head, session.scalar(select(func.count()).select_from(AuditEvent))
 
 

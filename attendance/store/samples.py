@@ -169,18 +169,6 @@ def _sample_rows(session: Session, query: Select) -> list[dict[str, Any]]:
     return rows
 
 
-def site_samples(
-    session: Session, site_id: int, session_id: int
-) -> list[tuple[datetime, str, int | None]]:
-    """(slot, status, face count) of every sample of the site in the session, by slot."""
-    query = (
-        select(Sample.slot, Sample.status, Sample.face_count)
-        .where(Sample.site_id == site_id, Sample.session_id == session_id)
-        .order_by(Sample.slot)
-    )
-    return [tuple(row) for row in session.execute(query)]
-
-
 def latest_counted(session: Session, site_id: int, session_id: int) -> dict[str, Any] | None:
     """The site's last counted sample of the session with its face boxes (gated samples carry
     the boxes of the count they reuse)."""
@@ -200,7 +188,7 @@ def latest_counted(session: Session, site_id: int, session_id: int) -> dict[str,
     return None if row is None else dict(row._mapping)
 
 
-def log_samples(session: Session, site_id: int, session_id: int) -> list[dict[str, Any]]:
+def site_samples(session: Session, site_id: int, session_id: int) -> list[dict[str, Any]]:
     """Every sample of the site in the session, by slot, with what proves it."""
     query = (
         select(

@@ -73,25 +73,23 @@ def sessions_select() -> Select:
 
 
 def list_sessions(session: Session, conference: str | None = None) -> list[dict[str, Any]]:
-    query = (
-        select(
-            Conference.code.label("conference"),
-            ConferenceSession.code,
-            ConferenceSession.name,
-            ConferenceSession.starts_at,
-            ConferenceSession.ends_at,
-            ConferenceSession.cadence_s,
-        )
-        .join(Conference)
-        .order_by(ConferenceSession.starts_at, ConferenceSession.code)
-    )
+    """Sessions by start (of one conference if given), without their ids: the CLI names a
+    session by conference and code."""
+    query = sessions_select().order_by(ConferenceSession.starts_at, ConferenceSession.code)
     if conference is not None:
         query = query.where(Conference.code == conference)
-    return [dict(row) for row in session.execute(query).mappings()]
+    return [{k: v for k, v in row.items() if k != "id"} for row in dicts(session, query)]
+
+
+def _latest_first() -> Select:
+    """Sessions with their conference's code, latest first (on a tie, the later created)."""
+    return sessions_select().order_by(
+        ConferenceSession.starts_at.desc(), ConferenceSession.id.desc()
+    )
 
 
 def sessions_page(session: Session, page: Page) -> tuple[list[dict], int]:
-    query = sessions_select().order_by(ConferenceSession.starts_at.desc(), ConferenceSession.id)
+    query = _latest_first()
     return dicts(session, paged(query, page)), total(session, query)
 
 
@@ -102,58 +100,39 @@ def session_row(session: Session, session_id: int) -> dict[str, Any]:
 
 def all_sessions(session: Session) -> list[dict[str, Any]]:
     """Every session with its conference's code, latest first: the choices of a filter."""
-    query = sessions_select().order_by(
-        ConferenceSession.starts_at.desc(), ConferenceSession.id.desc()
-    )
-    return [dict(row) for row in session.execute(query).mappings()]
-
-
-def bundle_sessions(session: Session, conference_id: int) -> list[dict[str, Any]]:
-    """The conference's sessions as the bundle writes them: plain rows, by start."""
-    query = (
-        select(
-            ConferenceSession.id,
-            ConferenceSession.code,
-            ConferenceSession.name,
-            ConferenceSession.starts_at,
-            ConferenceSession.ends_at,
-            ConferenceSession.cadence_s,
-        )
-        .where(ConferenceSession.conference_id == conference_id)
-        .order_by(ConferenceSession.starts_at, ConferenceSession.id)
-    )
-    return [dict(row) for row in session.execute(query).mappings()]
+    return dicts(session, _latest_first())
 
 
 def recent_sessions(session: Session, now: datetime) -> list[dict[str, Any]]:
     """The latest sessions that have started, newest first: the choices on a site page."""
-    query = (
-        sessions_select()
-        .where(ConferenceSession.starts_at <= now)
-        .order_by(ConferenceSession.starts_at.desc())
-        .limit(SESSION_CHOICES)
-    )
-    return [dict(row._mapping) for row in session.execute(query)]
+    query = _latest_first().where(ConferenceSession.starts_at <= now).limit(SESSION_CHOICES)
+    return dicts(session, query)
 
 
 def conference_sessions(session: Session, conference_id: int) -> list[ConferenceSession]:
+    """The conference's sessions by start (on a tie, by id)."""
     return list(
         session.scalars(
             select(ConferenceSession)
             .where(ConferenceSession.conference_id == conference_id)
-            .order_by(ConferenceSession.starts_at)
+            .order_by(ConferenceSession.starts_at, ConferenceSession.id)
         )
+    )
+
+
+def _running_at(at: datetime, *columns: Any) -> Select:
+    """The session running at `at` (the earliest-starting if several overlap)."""
+    return (
+        select(*(columns or (ConferenceSession,)))
+        .where(ConferenceSession.starts_at <= at, ConferenceSession.ends_at > at)
+        .order_by(ConferenceSession.starts_at)
+        .limit(1)
     )
 
 
 def session_at(session: Session, at: datetime) -> int | None:
     """The id of the session running at `at`, if any."""
-    return session.scalar(
-        select(ConferenceSession.id)
-        .where(ConferenceSession.starts_at <= at, ConferenceSession.ends_at > at)
-        .order_by(ConferenceSession.starts_at)
-        .limit(1)
-    )
+    return session.scalar(_running_at(at, ConferenceSession.id))
 
 
 def latest_session(session: Session, now: datetime) -> ConferenceSession:
@@ -171,13 +150,7 @@ def latest_session(session: Session, now: datetime) -> ConferenceSession:
 def active_session(engine: Engine, at: datetime) -> ConferenceSession | None:
     """The session running at `at` (the earliest-starting if several overlap)."""
     with transaction(engine) as session:
-        query = (
-            select(ConferenceSession)
-            .where(ConferenceSession.starts_at <= at, ConferenceSession.ends_at > at)
-            .order_by(ConferenceSession.starts_at)
-            .limit(1)
-        )
-        return session.scalar(query)
+        return session.scalar(_running_at(at))
 
 
 def next_session(engine: Engine, at: datetime) -> ConferenceSession | None:

@@ -82,7 +82,10 @@ def _fill_session(db: Session, view: SiteView, settings: Settings, now: datetime
     view.current = chosen.starts_at <= now < chosen.ends_at
     view.result = _reconciled(db, chosen, settings, now, view.site["code"])
     expected = view.result.expected if view.result else 0
-    samples = site_samples(db, site_id, chosen.id)
+    samples = [
+        (row["slot"], row["status"], row["face_count"])
+        for row in site_samples(db, site_id, chosen.id)
+    ]
     view.chart = chart(samples, chosen.starts_at, chosen.ends_at, expected, view.timezone)
     view.latest = latest_counted(db, site_id, chosen.id)
     if view.latest is not None:
