@@ -7,9 +7,11 @@ over the light site list in Python; the heavy columns (roster sizes) are read fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Select, Subquery, case, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -21,6 +23,31 @@ from attendance.store.db import transaction
 from attendance.store.models import ConferenceSession, Region, RosterEntry, Site
 from attendance.store.paging import Page, dicts
 from attendance.text import fold
+
+STREAM_SCHEMES = {"rtsp", "rtsps", "http", "https", "file"}
+
+
+class StreamUrlError(ValueError):
+    """A stream URL no worker could sample; the message says why, in words for the organizer."""
+
+
+def stream_url(value: str) -> str | None:
+    """A site's stream URL as it may be stored: None for none, else the value itself. The
+    importer and the workers both hold URLs to this rule; it checks the form only (whether the
+    camera answers is the grab's job)."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if re.search(r"\s", value) or parts.scheme not in STREAM_SCHEMES:
+        schemes = ", ".join(f"{scheme}://" for scheme in sorted(STREAM_SCHEMES))
+        raise StreamUrlError(f"expected a stream URL starting with {schemes}")
+    if parts.scheme == "file" and not parts.path:
+        raise StreamUrlError("a file:// URL needs a path, e.g. file:///videos/site.mp4")
+    if parts.scheme != "file" and not parts.hostname:
+        raise StreamUrlError(
+            f"a {parts.scheme}:// URL needs a host, e.g. {parts.scheme}://10.0.0.5/"
+        )
+    return value
 
 
 def roster_sizes(site_ids: Collection[int] | None = None) -> Subquery:
