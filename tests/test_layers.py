@@ -80,6 +80,14 @@ def test_web_and_workers_do_not_import_each_other():
     assert [arrow for arrow in arrows(("workers",), ()) if "attendance.web" in arrow] == []
 
 
+def test_workers_import_neither_the_importer_nor_the_edges():
+    """Workers sample what the store holds; the importer, web, CLI and benchmarks sit above them
+    (the stream URL rule both workers and importer apply lives in `attendance.store.sites`)."""
+    above = ("attendance.importing", "attendance.web", "attendance.cli", "attendance.bench")
+    upward = [arrow for arrow in arrows(("workers",), ()) if _within(arrow.split(" → ")[1], above)]
+    assert upward == []
+
+
 def test_nothing_imports_the_composition_roots():
     outside = tuple(name for name in MODULES if not _within(name, ROOTS))
     assert [arrow for arrow in arrows(outside, ()) if _within(arrow.split(" → ")[1], ROOTS)] == []

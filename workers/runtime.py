@@ -21,7 +21,7 @@ from attendance.live.bus import EventBus
 from attendance.store.faces import site_galleries
 from attendance.store.identifications import last_stranger_labels
 from attendance.store.models import ConferenceSession
-from attendance.store.samples import active_session, next_session
+from attendance.store.sessions import active_session, next_session
 from workers.pool import DetectionPool
 from workers.sampler import Progress, Sampler, SiteRun
 from workers.schedule import as_datetime

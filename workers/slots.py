@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from attendance.config import SamplingSettings, mask_url
 from attendance.store.models import Site
-from attendance.store.samples import recorded_slots, sampled_sites
+from attendance.store.samples import recorded_slots
+from attendance.store.sites import sampled_sites
 from workers.sampler import site_cadence, site_problem
 from workers.schedule import as_datetime, phase, slot_start
 

@@ -29,22 +29,17 @@ from attendance.conferences import get_conference
 from attendance.config import Settings
 from attendance.errors import AttendanceError, BadInput
 from attendance.results.reconcile import reconcile_session
-from attendance.store.audit_log import SAMPLES_STORED
-from attendance.store.auditor_queries import (
-    bundle_samples,
-    bundle_sessions,
-    chain_head,
-    estimates_of,
-    events_about,
-    headcounts_in,
-    stored_between,
-)
-from attendance.store.correction_queries import corrections_of
-from attendance.store.models import ConferenceSession
+from attendance.store.audit_log import SAMPLES_STORED, chain_head, events_about
+from attendance.store.corrections import corrections_of
+from attendance.store.estimates import estimates_of
+from attendance.store.headcounts import headcounts_in
+from attendance.store.samples import bundle_samples, stored_between
+from attendance.store.sessions import conference_sessions
 
 FORMAT, VERSION = "attendance-audit-bundle", 1
 SIGNATURE = "hmac_sha256"
 MIN_KEY = 16
+SESSION_FIELDS = ("id", "code", "name", "starts_at", "ends_at", "cadence_s")
 BATCH_SLACK = timedelta(minutes=5)  # a batch's event is written just after its samples
 TRAILER = re.compile(rb'(\{.*,"' + SIGNATURE.encode() + rb'":")([0-9a-f]{64})"\}\n', re.S)
 
@@ -84,11 +79,11 @@ def export_conference(
     """Write the conference's bundle to `out`; reconciliations are recomputed, not stored."""
     writer = _Writer(out, signing_key(settings))
     conference = get_conference(db, code)
-    sessions = bundle_sessions(db, conference.id)
-    ids = [s["id"] for s in sessions]
+    sessions = conference_sessions(db, conference.id)
+    ids = [s.id for s in sessions]
     header = {"format": FORMAT, "version": VERSION, "exported_at": now, "exported_by": by}
     writer.write("header", [header | {"conference": {"code": code, "name": conference.name}}])
-    writer.write("session", sessions)
+    writer.write("session", [{name: getattr(s, name) for name in SESSION_FIELDS} for s in sessions])
     writer.write("reconciliation", _reconciliations(db, sessions, settings, now))
     writer.write("estimate", ({"session_id": i, **row} for i in ids for row in estimates_of(db, i)))
     corrections = [c for i in ids for c in reversed(corrections_of(db, i)[0])]
@@ -110,10 +105,9 @@ def export_conference(
 
 
 def _reconciliations(db, sessions, settings, now) -> Iterable[dict[str, Any]]:
-    for row in sessions:
-        conference_session = db.get(ConferenceSession, row["id"])
+    for conference_session in sessions:
         for result in reconcile_session(db, conference_session, settings, now):
-            yield {"session_id": row["id"], **result.as_dict()}
+            yield {"session_id": conference_session.id, **result.as_dict()}
 
 
 def _noting(samples: Iterable[dict[str, Any]], ids: array) -> Iterator[dict[str, Any]]:

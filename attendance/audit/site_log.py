@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from attendance.audit.status import ChainStatus, chain_status
 from attendance.config import Settings
 from attendance.results.reconcile import SiteResult, reconcile_session
-from attendance.store.auditor_queries import headcounts_in, log_samples
-from attendance.store.correction_queries import corrections_of
+from attendance.store.corrections import corrections_of
+from attendance.store.headcounts import headcounts_in
 from attendance.store.models import COUNTED, ConferenceSession
+from attendance.store.samples import site_samples
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ def site_log(
     settings: Settings,
     now: datetime,
 ) -> SiteLog:
-    """`site` as `page_queries.site_detail` reads it (id, code, timezone, cadence, …)."""
+    """`site` as `store.sites.site_detail` reads it (id, code, timezone, cadence, …)."""
     cadence = site.get("cadence_s") or conference_session.cadence_s or settings.sampling.cadence_s
-    samples = log_samples(db, site["id"], conference_session.id)
+    samples = site_samples(db, site["id"], conference_session.id)
     results = reconcile_session(db, conference_session, settings, now, [site["code"]])
     return SiteLog(
         site=site,

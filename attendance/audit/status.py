@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from attendance.audit.verify import verify
-from attendance.store.auditor_queries import chain_head
+from attendance.store.audit_log import chain_head
 
 _verifying = threading.Lock()  # held while this process verifies
 

@@ -16,9 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import Engine
 
-from attendance.store import audit_queries
-from attendance.store.audit_log import SAMPLES_STORED, event_hash, sample_digest
-from attendance.store.audit_queries import StoredEvent
+from attendance.store import audit_log
+from attendance.store.audit_log import SAMPLES_STORED, StoredEvent, event_hash, sample_digest
 
 MAX_KEPT = 1_000  # problems kept for the report; all of them are counted
 
@@ -74,9 +73,9 @@ def verify(engine: Engine, head: str | None = None) -> Verification:
     its digest and every stored sample is listed. `head`: a hash printed earlier, which must
     still be in the chain (the only way to notice events deleted from its end)."""
     result, listing = Verification(given_head=head), Listing()
-    with audit_queries.snapshot(engine) as connection:
-        _check_chain(audit_queries.events(connection), result, listing, head)
-        _SampleWalk(listing, result).run(audit_queries.samples(connection))
+    with audit_log.snapshot(engine) as connection:
+        _check_chain(audit_log.events(connection), result, listing, head)
+        _SampleWalk(listing, result).run(audit_log.samples(connection))
     if head is not None and result.given_head_at is None:
         end = f"event {result.head_id}" if result.head_id else "no event"
         result.found(

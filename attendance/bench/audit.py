@@ -22,8 +22,13 @@ from sqlalchemy import Engine, insert
 from attendance.bench.imports import run_cli, scratch_database
 from attendance.config import DatabaseSettings
 from attendance.errors import BadInput
-from attendance.store.audit_log import canonical_json, event_hash
-from attendance.store.audit_queries import StoredEvent, chain_end, lock_chain
+from attendance.store.audit_log import (
+    StoredEvent,
+    canonical_json,
+    chain_end,
+    event_hash,
+    lock_chain,
+)
 from attendance.store.db import make_engine, transaction
 from attendance.store.migrate import upgrade
 from attendance.store.models import AuditEvent, Region, Site

@@ -8,7 +8,7 @@ from attendance import conferences as service
 from attendance.cli.common import emit, json_option, open_engine, with_settings
 from attendance.config import Settings
 from attendance.store.db import transaction
-from attendance.store.queries import list_conferences, list_sessions
+from attendance.store.sessions import list_conferences, list_sessions
 from attendance.times import local, parse_time
 
 

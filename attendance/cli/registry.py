@@ -15,7 +15,8 @@ from attendance.importing.report import Plan
 from attendance.importing.roster import import_roster
 from attendance.importing.sites import import_sites
 from attendance.store.db import transaction
-from attendance.store.queries import list_roster, list_sites, site_exists
+from attendance.store.roster import list_roster
+from attendance.store.sites import list_sites, site_exists
 
 import_file = click.argument("file", type=click.Path(path_type=Path))
 dry_run_option = click.option(

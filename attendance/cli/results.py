@@ -28,17 +28,12 @@ from attendance.results.spreadsheets import (
     write_xlsx,
 )
 from attendance.store.audit_log import local_actor
-from attendance.store.correction_queries import corrections_of
+from attendance.store.corrections import corrections_of
 from attendance.store.db import transaction
-from attendance.store.page_queries import site_detail
-from attendance.store.results import (
-    find_session,
-    headcounts_of,
-    latest_session,
-    roster_of,
-    session_at,
-    site_by_code,
-)
+from attendance.store.headcounts import headcounts_of
+from attendance.store.roster import roster_of
+from attendance.store.sessions import find_session, latest_session, session_at
+from attendance.store.sites import site_by_code, site_detail
 from attendance.times import local, parse_time
 
 PERCENT = {"rate", "coverage"}

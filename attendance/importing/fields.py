@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from attendance.config import check_timezone
+from attendance.store import sites
 from attendance.text import fold
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "co", "x"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "khong", ""})
-STREAM_SCHEMES = {"rtsp", "rtsps", "http", "https", "file"}
 
 
 class FieldError(ValueError):
@@ -54,17 +53,10 @@ def count(value: str) -> int | None:
 
 
 def stream_url(value: str) -> str | None:
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if re.search(r"\s", value) or parts.scheme not in STREAM_SCHEMES:
-        schemes = ", ".join(f"{scheme}://" for scheme in sorted(STREAM_SCHEMES))
-        raise FieldError(f"expected a stream URL starting with {schemes}")
-    if parts.scheme == "file" and not parts.path:
-        raise FieldError("a file:// URL needs a path, e.g. file:///videos/site.mp4")
-    if parts.scheme != "file" and not parts.hostname:
-        raise FieldError(f"a {parts.scheme}:// URL needs a host, e.g. {parts.scheme}://10.0.0.5/")
-    return value
+    try:
+        return sites.stream_url(value)
+    except sites.StreamUrlError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def timezone(value: str, default: str) -> str:

@@ -19,9 +19,9 @@ from attendance.errors import BadInput
 from attendance.results.headcounts import MAX_HEADCOUNT
 from attendance.results.reconcile import SiteResult, reconcile_session
 from attendance.store import audit_log
-from attendance.store.correction_queries import add_correction, correction_row
+from attendance.store.corrections import add_correction, correction_row
 from attendance.store.models import ConferenceSession
-from attendance.store.results import site_by_code
+from attendance.store.sites import site_by_code
 
 MAX_TIMES = 3  # a figure above 3× the room and the roster is a typo, not a crowd
 MAX_REASON = 2000

@@ -21,7 +21,7 @@ import numpy as np
 
 from attendance.config import EstimateSettings
 from attendance.store.models import COUNTED
-from attendance.store.results import SampleFigure
+from attendance.store.samples import SampleFigure
 
 FEED_FAILURES = frozenset({"no_frame", "timeout", "decode_error", "frozen", "dark", "error"})
 MAX_CORE_TRIM = timedelta(minutes=15)

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from attendance.errors import BadInput
 from attendance.store import audit_log
-from attendance.store.results import add_headcount, counts_near, site_by_code
+from attendance.store.headcounts import add_headcount
+from attendance.store.samples import counts_near
+from attendance.store.sites import site_by_code
 
 NEAR_S = 120.0
 FACTOR_RANGE = (0.2, 5.0)

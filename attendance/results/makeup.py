@@ -17,7 +17,9 @@ from attendance.config import Settings
 from attendance.results.presence import presence
 from attendance.results.reconcile import reconcile_session
 from attendance.store.models import Conference
-from attendance.store.results import conference_sessions, enrolled_people, roster_of, sites_of
+from attendance.store.roster import enrolled_people, roster_of
+from attendance.store.sessions import conference_sessions
+from attendance.store.sites import sites_of
 
 NOT_SEEN = "not seen in any session"
 SITE_UNDER = "not identifiable; the site was under its roster in every session"

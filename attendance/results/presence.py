@@ -16,8 +16,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from attendance.config import SamplingSettings
-from attendance.store.identifications import cadences, counted_samples, matches, stranger_counts
+from attendance.store.identifications import matches, stranger_counts
 from attendance.store.models import SampleStatus
+from attendance.store.samples import counted_samples
+from attendance.store.sites import cadences
 
 DEFAULT_CADENCE_S = SamplingSettings.model_fields["cadence_s"].default
 

@@ -22,16 +22,12 @@ from attendance.results.estimate import Figures, Window, estimate
 from attendance.results.presence import presence
 from attendance.store import audit_log
 from attendance.store.audit_log import canonical_json
-from attendance.store.correction_queries import latest_corrections
+from attendance.store.corrections import latest_corrections
+from attendance.store.estimates import save_estimates
 from attendance.store.models import ConferenceSession
-from attendance.store.results import (
-    enrolled_people,
-    roster_counts,
-    roster_of,
-    save_estimates,
-    session_samples,
-    sites_of,
-)
+from attendance.store.roster import enrolled_people, roster_of
+from attendance.store.samples import session_samples
+from attendance.store.sites import roster_counts, sites_of
 
 AUDITED_SITES = 100  # an estimates event names this many changed sites, digests them all
 

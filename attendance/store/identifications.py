@@ -1,5 +1,5 @@
 """Reading identifications: the stranger labels a session already uses (so a restarted worker
-numbers on) and the matches and counted samples presence is computed from."""
+numbers on), and the matches and strangers presence is computed from."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from attendance.store.db import transaction
-from attendance.store.models import (
-    COUNTED,
-    ConferenceSession,
-    Identification,
-    Sample,
-    Site,
-)
+from attendance.store.models import Identification, Sample
 
 MATCH = "match"
 
@@ -45,22 +39,6 @@ def matches(
     return list(session.execute(_of_sites(query, site_ids)))
 
 
-def counted_samples(
-    session: Session, session_id: int, site_ids: Collection[int]
-) -> list[tuple[int, datetime, str]]:
-    """(site id, slot, status) of the samples with a count (`ok`, or `gated` reusing the last
-    one), by site and slot."""
-    query = (
-        select(Sample.site_id, Sample.slot, Sample.status)
-        .where(
-            Sample.session_id == session_id,
-            Sample.status.in_(COUNTED),
-        )
-        .order_by(Sample.site_id, Sample.slot)
-    )
-    return list(session.execute(_of_sites(query, site_ids)))
-
-
 def stranger_counts(
     session: Session, session_id: int, site_ids: Collection[int] | None
 ) -> dict[int, int]:
@@ -72,17 +50,6 @@ def stranger_counts(
         .group_by(Sample.site_id)
     )
     return dict(session.execute(_of_sites(query, site_ids)).all())
-
-
-def cadences(session: Session, session_id: int, site_ids: Collection[int]) -> dict[int, int | None]:
-    """Each site's cadence in the session: its own, else the session's (None: the default)."""
-    of_session = (
-        select(ConferenceSession.cadence_s)
-        .where(ConferenceSession.id == session_id)
-        .scalar_subquery()
-    )
-    query = select(Site.id, func.coalesce(Site.cadence_s, of_session)).where(Site.id.in_(site_ids))
-    return dict(session.execute(query).all())
 
 
 def _of_sites(query: Select, site_ids: Collection[int] | None) -> Select:

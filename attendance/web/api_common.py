@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from attendance.store.api_queries import Page
+from attendance.store.paging import Page
 from attendance.web.api_fields import MAX_ID, Integer, Text
 from attendance.web.api_input import Parameter
 

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from attendance.config import Settings
 from attendance.results.corrections import MAX_REASON, MAX_TIMES, correct
 from attendance.results.headcounts import MAX_HEADCOUNT
-from attendance.store import api_queries as q
-from attendance.store.correction_queries import corrections_of
+from attendance.store.corrections import corrections_of
+from attendance.store.paging import Page
+from attendance.store.sessions import conference_session
 from attendance.users import Principal
 from attendance.web.api_common import page_of, paged, send
 from attendance.web.api_fields import PROSE, Body, Integer, Text
@@ -52,9 +53,9 @@ async def list_corrections(request: web.Request) -> web.Response:
 
 
 def _corrections(
-    session: Session, visible: frozenset[int] | None, session_id: int, page: q.Page
+    session: Session, visible: frozenset[int] | None, session_id: int, page: Page
 ) -> tuple[list[dict[str, Any]], int]:
-    q.conference_session(session, session_id)
+    conference_session(session, session_id)
     items, total = corrections_of(session, session_id, visible, page.limit, page.offset)
     return [_item(row) for row in items], total
 
@@ -88,7 +89,7 @@ def _correct(
     reason: str,
     settings: Settings,
 ) -> dict[str, Any]:
-    found = q.conference_session(session, session_id)
+    found = conference_session(session, session_id)
     now = datetime.now(UTC)
     done = correct(
         session, found, code, value, reason, principal.username, settings, now, principal.user_id

@@ -13,8 +13,10 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from attendance.results.headcounts import MAX_HEADCOUNT, record_headcount
-from attendance.store import api_queries as q
-from attendance.store.results import session_at
+from attendance.store.headcounts import headcount_recorded, headcounts_page
+from attendance.store.paging import Page
+from attendance.store.sessions import session_at
+from attendance.store.sites import readable_site
 from attendance.users import Principal
 from attendance.web.api_common import SITE_CODE, page_of, paged, send
 from attendance.web.api_fields import PROSE, Body, Integer, Moment, Text
@@ -43,16 +45,16 @@ async def list_headcounts(request: web.Request) -> web.Response:
     return paged(items, total, page)
 
 
-def _headcounts(session: Session, principal: Principal, code: str, page: q.Page) -> tuple:
-    site = q.readable_site(session, code, principal.can_read)
-    return q.headcounts_page(session, site.id, page)
+def _headcounts(session: Session, principal: Principal, code: str, page: Page) -> tuple:
+    site = readable_site(session, code, principal.can_read)
+    return headcounts_page(session, site.id, page)
 
 
 @routes.post("/api/v1/sites/{code}/headcounts")
 async def add_headcount(request: web.Request) -> web.Response:
     """JSON {"count", "at"?, "note"?} → 201 {"headcount", "factor", "message"}."""
     principal, code = require(request), SITE_CODE.read(request)
-    site = await in_transaction(request, q.readable_site, code, principal.can_read)
+    site = await in_transaction(request, readable_site, code, principal.can_read)
     if not principal.can_record(site.id):
         raise web.HTTPForbidden(text=f"{principal.username} ({principal.role}) may not record")
     fields = await read_body(request, HEADCOUNT)
@@ -73,5 +75,5 @@ def _record(
 ) -> dict[str, Any]:
     by = principal.username
     done = record_headcount(session, code, count, at, by, note, session_at(session, at))
-    headcount = q.headcount_recorded(session, site_id, by, at)
+    headcount = headcount_recorded(session, site_id, by, at)
     return {"headcount": headcount, "factor": done.factor, "message": done.note}

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from attendance.config import Settings
 from attendance.results.reconcile import reconcile_session
-from attendance.store import api_queries as q
+from attendance.store.estimates import estimates_page
+from attendance.store.paging import Page
+from attendance.store.sessions import conference_session, session_row, sessions_page
+from attendance.store.sites import site_codes
 from attendance.text import fold
 from attendance.users import Principal
 from attendance.web.api_common import PROVINCE, page_of, paged, send
@@ -35,14 +38,14 @@ routes = web.RouteTableDef()
 async def list_sessions(request: web.Request) -> web.Response:
     require(request)
     page = page_of(request)
-    items, total = await in_transaction(request, q.sessions_page, page)
+    items, total = await in_transaction(request, sessions_page, page)
     return paged(items, total, page)
 
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}")
 async def get_session(request: web.Request) -> web.Response:
     require(request)
-    return send(await in_transaction(request, q.session_row, SESSION.read(request)))
+    return send(await in_transaction(request, session_row, SESSION.read(request)))
 
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}/estimates")
@@ -56,10 +59,10 @@ async def list_estimates(request: web.Request) -> web.Response:
 
 
 def _estimates(
-    session: Session, visible: frozenset[int] | None, session_id: int, page: q.Page
+    session: Session, visible: frozenset[int] | None, session_id: int, page: Page
 ) -> tuple:
-    q.conference_session(session, session_id)
-    return q.estimates_page(session, session_id, visible, page)
+    conference_session(session, session_id)
+    return estimates_page(session, session_id, visible, page)
 
 
 @routes.get(f"/api/v1/sessions/{SESSION_ID}/reconciliation")
@@ -98,13 +101,13 @@ def _reconcile(
     settings: Settings,
     stored_by: str | None,
 ) -> list[dict[str, Any]]:
-    found = q.conference_session(session, session_id)
+    found = conference_session(session, session_id)
     now = datetime.now(UTC)
     reconciled = reconcile_session(session, found, settings, now, stored_by=stored_by)
     results = [r.as_dict() for r in reconciled]
     if principal.site_ids is None:
         return results
-    visible = q.site_codes(session, principal.site_ids)
+    visible = site_codes(session, principal.site_ids)
     return [r for r in results if r["code"] in visible]
 
 

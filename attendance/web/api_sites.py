@@ -11,7 +11,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from attendance.store import api_queries as q
+from attendance.store.paging import Page
+from attendance.store.roster import roster_page
+from attendance.store.samples import latest_sample, samples_page
+from attendance.store.sessions import conference_session
+from attendance.store.sites import SiteFilter, readable_site, site_details, sites_page
 from attendance.users import Principal
 from attendance.web.api_common import PROVINCE, SITE_CODE, page_of, paged, send
 from attendance.web.api_fields import MAX_ID, Choice, Integer, Text
@@ -30,14 +34,14 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/sites")
 async def list_sites(request: web.Request) -> web.Response:
     principal, page = require(request), page_of(request)
-    wanted = q.SiteFilter(
+    wanted = SiteFilter(
         visible=principal.site_ids,
         province=PROVINCE.read(request),
         q=SEARCH.read(request),
         status=STATUS.read(request),
         status_of=status_reader(request),
     )
-    items, total = await in_transaction(request, q.sites_page, wanted, page)
+    items, total = await in_transaction(request, sites_page, wanted, page)
     for item in items:
         item["status"] = wanted.status_of(item)
     return paged(items, total, page)
@@ -53,9 +57,9 @@ async def get_site(request: web.Request) -> web.Response:
 
 
 def _site(session: Session, principal: Principal, code: str) -> dict[str, Any]:
-    found = q.readable_site(session, code, principal.can_read)
-    site = q.site_details(session, [found.id])[0]
-    site["latest_sample"] = q.latest_sample(session, found.id)
+    found = readable_site(session, code, principal.can_read)
+    site = site_details(session, [found.id])[0]
+    site["latest_sample"] = latest_sample(session, found.id)
     return site
 
 
@@ -70,12 +74,12 @@ async def list_samples(request: web.Request) -> web.Response:
 
 
 def _samples(
-    session: Session, principal: Principal, code: str, page: q.Page, session_id: int | None
+    session: Session, principal: Principal, code: str, page: Page, session_id: int | None
 ) -> tuple:
-    site = q.readable_site(session, code, principal.can_read)
+    site = readable_site(session, code, principal.can_read)
     if session_id is not None:
-        q.conference_session(session, session_id)  # 404 for an unknown one, not an empty page
-    return q.samples_page(session, site.id, page, session_id)
+        conference_session(session, session_id)  # 404 for an unknown one, not an empty page
+    return samples_page(session, site.id, page, session_id)
 
 
 @routes.get("/api/v1/sites/{code}/roster")
@@ -85,9 +89,9 @@ async def list_roster(request: web.Request) -> web.Response:
     return paged(items, total, page)
 
 
-def _roster(session: Session, principal: Principal, code: str, page: q.Page) -> tuple:
-    site = q.readable_site(session, code, principal.can_read)
-    return q.roster_page(session, site.id, page)
+def _roster(session: Session, principal: Principal, code: str, page: Page) -> tuple:
+    site = readable_site(session, code, principal.can_read)
+    return roster_page(session, site.id, page)
 
 
 def status_reader(request: web.Request) -> Callable[[dict[str, Any]], str]:

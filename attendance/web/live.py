@@ -42,7 +42,7 @@ from attendance.live.bus import EventBus
 from attendance.live.events import Event, SampleEvent
 from attendance.live.status import StatusBoard
 from attendance.store.db import transaction
-from attendance.store.live import site_rows
+from attendance.store.samples import site_rows
 from attendance.users import Principal, open_logins
 from attendance.web.auth import LOGIN, require
 from attendance.web.keys import BUS, ENGINE, METRICS, SETTINGS

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from attendance.store.models import Sample
-from attendance.store.samples import active_session
+from attendance.store.sessions import active_session
 from attendance.web.db import in_transaction
 from attendance.web.keys import METRICS, SETTINGS
 from attendance.web.ops_access import require_ops_access

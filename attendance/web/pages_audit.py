@@ -33,10 +33,9 @@ from attendance.audit.status import (
 from attendance.config import Settings
 from attendance.errors import BadInput, RecordNotFound
 from attendance.results.reconcile import reconcile_session
-from attendance.store import api_queries as q
-from attendance.store.auditor_queries import all_sessions, enabled_sites
-from attendance.store.correction_queries import correction_counts
-from attendance.store.page_queries import site_detail
+from attendance.store.corrections import correction_counts
+from attendance.store.sessions import all_sessions, conference_session
+from attendance.store.sites import enabled_sites, site_detail
 from attendance.text import fold
 from attendance.users import Principal
 from attendance.web.db import in_transaction
@@ -175,7 +174,7 @@ def site_page(
     chosen = _chosen(sessions, ref, now)
     if chosen is None:
         return SitePage(site, sessions, None)
-    found = q.conference_session(db, chosen["id"])
+    found = conference_session(db, chosen["id"])
     return SitePage(site, sessions, site_log(db, site, found, settings, now))
 
 
@@ -202,7 +201,7 @@ def _rows(db, chosen, sites, settings, now) -> list[dict[str, Any]]:
     """The page's sites with their reconciliation (recomputed) and how often they were corrected."""
     if not sites:
         return []
-    found = q.conference_session(db, chosen["id"])
+    found = conference_session(db, chosen["id"])
     codes = [site["code"] for site in sites]
     results = {r.code: r for r in reconcile_session(db, found, settings, now, codes)}
     counts = correction_counts(db, found.id)

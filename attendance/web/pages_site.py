@@ -16,9 +16,12 @@ from attendance.audit.evidence import latest_image
 from attendance.config import Settings
 from attendance.results.presence import presence
 from attendance.results.reconcile import SiteResult, reconcile_session
+from attendance.store.headcounts import headcounts_of
 from attendance.store.models import ConferenceSession
-from attendance.store.page_queries import latest_counted, recent_sessions, site_detail, site_samples
-from attendance.store.results import find_session, headcounts_of, roster_of, session_at
+from attendance.store.roster import roster_of
+from attendance.store.samples import latest_counted, site_samples
+from attendance.store.sessions import find_session, recent_sessions, session_at
+from attendance.store.sites import site_detail
 from attendance.times import local
 from attendance.users import Principal
 from attendance.web.pages_chart import Chart, Faces, chart, faces
@@ -79,7 +82,10 @@ def _fill_session(db: Session, view: SiteView, settings: Settings, now: datetime
     view.current = chosen.starts_at <= now < chosen.ends_at
     view.result = _reconciled(db, chosen, settings, now, view.site["code"])
     expected = view.result.expected if view.result else 0
-    samples = site_samples(db, site_id, chosen.id)
+    samples = [
+        (row["slot"], row["status"], row["face_count"])
+        for row in site_samples(db, site_id, chosen.id)
+    ]
     view.chart = chart(samples, chosen.starts_at, chosen.ends_at, expected, view.timezone)
     view.latest = latest_counted(db, site_id, chosen.id)
     if view.latest is not None:

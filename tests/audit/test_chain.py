@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from attendance.store import audit_log, audit_queries
+from attendance.store import audit_log
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent
 from tests.audit.conftest import as_dba
@@ -39,7 +39,7 @@ def test_an_edited_payload_names_the_event(chain, verify):
 def test_a_replaced_event_breaks_the_link_of_the_next(chain, verify):
     """An attacker who recomputes the edited event's own hash is caught by the next one."""
     with chain.connect() as connection:
-        event = next(event for event in audit_queries.events(connection) if event.id == 3)
+        event = next(event for event in audit_log.events(connection) if event.id == 3)
     forged = event._replace(payload={**event.payload, "value": 80})
     with as_dba(chain) as connection:
         connection.execute(

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from attendance.config import Settings
 from attendance.results.corrections import correct
-from attendance.store.auditor_queries import chain_head
+from attendance.store.audit_log import chain_head
 from attendance.store.db import transaction
 from attendance.store.models import ConferenceSession, Sample
 from attendance.store.samples import record_samples

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from attendance.store.auditor_queries import chain_head
+from attendance.store.audit_log import chain_head
 from attendance.store.db import transaction
 from attendance.store.models import Sample
 from tests.export.world import CODE, EVIDENCE, REASON, build

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attendance.store.auditor_queries import chain_head
+from attendance.store.audit_log import chain_head
 from attendance.store.db import transaction
 from tests.export.world import CODE, REASON, build
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from attendance.config import EstimateSettings
 from attendance.results.estimate import Window, estimate
-from attendance.store.results import SampleFigure
+from attendance.store.samples import SampleFigure
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(hours=2), 60)  # 120 slots; core: 01:12–02:48

@@ -8,8 +8,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from attendance.store.audit_log import canonical_json
-from attendance.store.auditor_queries import chain_head
+from attendance.store.audit_log import canonical_json, chain_head
 from attendance.store.db import transaction
 from attendance.store.models import AuditEvent, Estimate
 from tests.web.harness import run, serving

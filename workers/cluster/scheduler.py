@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from attendance.clock import SYSTEM, Clock
 from attendance.config import RedisSettings, SamplingSettings
 from attendance.store.models import ConferenceSession
-from attendance.store.samples import active_session
+from attendance.store.sessions import active_session
 from workers.cluster.enqueue import Enqueuer, Job
 from workers.cluster.lease import Lease
 from workers.cluster.names import SAMPLE_JOB, Names

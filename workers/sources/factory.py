@@ -22,7 +22,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import aiohttp
 
 from attendance.config import mask_url
-from attendance.importing.fields import FieldError, stream_url
+from attendance.store.sites import StreamUrlError, stream_url
 from workers.sources.base import Frame, FrameSource, GrabFailure, SourceError
 from workers.sources.capture import FileCapture, LiveCapture
 from workers.sources.snapshot import SnapshotSource
@@ -40,7 +40,7 @@ def check_stream_url(url: str, options: dict[str, Any] | None = None) -> str | N
     try:
         if stream_url(url) is None:
             return "no stream URL"
-    except FieldError as exc:
+    except StreamUrlError as exc:
         return str(exc)
     base, fragment = urldefrag(url)
     if fragment:
