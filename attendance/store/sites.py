@@ -169,20 +169,23 @@ def sites_page(session: Session, wanted: SiteFilter, page: Page) -> tuple[list[d
     return site_details(session, ids), len(matching)
 
 
+# A site's own fields as the API and the site page show them.
+SITE_FIELDS = (
+    Site.code,
+    Site.name,
+    Site.capacity,
+    Site.timezone,
+    Site.cadence_s,
+    Site.calibration_factor,
+    Site.enabled,
+)
+
+
 def site_details(session: Session, ids: Collection[int]) -> list[dict[str, Any]]:
     """The given sites, by code, as the API shows them."""
     if not ids:
         return []
-    columns = (
-        Site.code,
-        Site.name,
-        Site.capacity,
-        Site.timezone,
-        Site.cadence_s,
-        Site.calibration_factor,
-        Site.enabled,
-    )
-    query = site_select(*columns, roster=roster_sizes(ids)).where(Site.id.in_(ids))
+    query = site_select(*SITE_FIELDS, roster=roster_sizes(ids)).where(Site.id.in_(ids))
     query = query.order_by(Site.code)
     rows = dicts(session, query)
     for row in rows:
@@ -197,17 +200,7 @@ def site_codes(session: Session, ids: Collection[int]) -> frozenset[str]:
 
 def site_detail(session: Session, code: str) -> dict[str, Any] | None:
     """The site's own fields and its regions, or None for an unknown code."""
-    columns = (
-        Site.id,
-        Site.code,
-        Site.name,
-        Site.capacity,
-        Site.timezone,
-        Site.cadence_s,
-        Site.calibration_factor,
-        Site.enabled,
-    )
-    query = site_select(*columns).where(Site.code == code)
+    query = site_select(Site.id, *SITE_FIELDS).where(Site.code == code)
     row = session.execute(query).first()
     return None if row is None else dict(row._mapping)
 
