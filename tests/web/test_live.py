@@ -35,6 +35,14 @@ async def _publish_until(web, done: asyncio.Future, published: list[int]) -> Non
         await asyncio.sleep(0.1)
 
 
+async def _until(check, seconds: float = 10.0) -> None:
+    """Wait for `check()`, a poll every 20 ms: as long as it takes, never a fixed guess."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.02)
+
+
 async def _signing_out(web, http, csrf: str, sign_out) -> tuple[list, list[int]]:
     """What a socket got while samples went on, and the counts published after `sign_out`
     returned (none of which it may get)."""
@@ -43,7 +51,7 @@ async def _signing_out(web, http, csrf: str, sign_out) -> tuple[list, list[int]]
     published: list[int] = []
     reader = asyncio.create_task(_collect(ws, received))
     publisher = asyncio.create_task(_publish_until(web, reader, published))
-    await asyncio.sleep(1.2)  # deltas flow
+    await _until(lambda: any(isinstance(m, dict) and m["type"] == "delta" for m in received))
     await sign_out(http, csrf)
     cut = len(published)
     await asyncio.wait_for(reader, LOGIN_CHECK_S + 3)
