@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attendance.store.models import SampleStatus
+from attendance.store.models import COUNTED, SampleStatus
 
-GOOD = {SampleStatus.OK, SampleStatus.GATED, SampleStatus.DEFERRED}
+GOOD = COUNTED | {SampleStatus.DEFERRED}
 PICTURE_PROBLEMS = {SampleStatus.DARK, SampleStatus.FROZEN, SampleStatus.DECODE_ERROR}
 
 

@@ -12,11 +12,9 @@ from attendance.errors import BadInput, RecordNotFound
 from attendance.store.db import transaction
 from attendance.store.models import Conference, ConferenceSession
 from attendance.store.paging import Page, dicts, paged, total
+from attendance.store.types import LARGEST_ID
 
 SESSION_CHOICES = 20
-
-
-LARGEST_ID = 2**31 - 1  # an INTEGER key, on PostgreSQL as on SQLite's side of our API
 
 
 def find_session(session: Session, ref: str) -> ConferenceSession:

@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+# The largest key an INTEGER column holds on PostgreSQL (and so the largest id we hand out).
+LARGEST_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out.

@@ -15,9 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
+from attendance.store.types import LARGEST_ID
+
 Schema = dict[str, Any]
 
-MAX_ID = 2**31 - 1  # ids and offsets: PostgreSQL's integer; nothing near it overflows
+MAX_ID = LARGEST_ID  # ids and offsets: nothing near PostgreSQL's integer overflows
 # The same patterns check values here and are stated in the document (ECMA and Python read them
 # alike): no control characters (NUL included) in a line, tab and line breaks allowed in prose.
 LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
